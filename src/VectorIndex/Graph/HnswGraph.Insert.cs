@@ -1,0 +1,181 @@
+using VectorIndex.Distance;
+using VectorIndex.Internal;
+using VectorIndex.Selection;
+using VectorIndex.Storage;
+
+namespace VectorIndex.Graph;
+
+/// <summary>INSERT (algorithm 1) and the linking it does: the write side of the graph.</summary>
+internal sealed unsafe partial class HnswGraph
+{
+    /// <summary>
+    /// INSERT: descend greedily to the node's level, then on each layer from there down to 0 run SEARCH-LAYER with
+    /// efConstruction, select M neighbours, link both ways (re-pruning any neighbour whose list overflows), and
+    /// seed the next layer with this layer's results. A node above the top level becomes the entry point.
+    /// </summary>
+    private void Insert<TDistance>(int id, int level, SearchScratch scratch)
+        where TDistance : struct, IDistance
+    {
+        long entry = Volatile.Read(ref _entry);
+        if (entry < 0)
+        {
+            lock (_entryLock)
+            {
+                if (_entry < 0)
+                {
+                    Volatile.Write(ref _entry, Pack(id, level));
+                    return;
+                }
+
+                entry = _entry;
+            }
+        }
+
+        int limit = NodeCount;
+        NodeSegments segments = Segments;
+        float* q = segments.Vector(id);
+        int top = (int)(entry >> 32);
+        int ep = (int)entry;
+        var nearest = new Candidate(Distance<TDistance>(q, segments.Vector(ep)), ep);
+        for (int lc = top; lc > level; lc--)
+        {
+            nearest = GreedyClosest<TDistance>(segments, q, nearest, lc, limit, scratch.Links);
+        }
+
+        SelectionBuffers buffers = scratch.Insert;
+        buffers.EnsureAll(EfConstruction);
+        buffers.Candidates[0] = nearest;
+        int entryCount = 1;
+        for (int lc = Math.Min(top, level); lc >= 0; lc--)
+        {
+            Seed(scratch, limit, buffers.Candidates.AsSpan(0, entryCount), default(AnyNode), segments, EfConstruction);
+            scratch.Visited.TryVisit(id); // other inserts may already link to this node: never link it to itself
+            SearchLayer<TDistance, AnyNode>(segments, q, lc, EfConstruction, default, scratch);
+
+            // W, nearest first.
+            int found = scratch.Results.Count;
+            buffers.EnsureAll(found);
+            for (int i = found - 1; i >= 0; i--)
+            {
+                buffers.Candidates[i] = scratch.Results.Pop();
+            }
+
+            int candidateCount = ExtendCandidates ? Extend<TDistance>(segments, q, id, lc, limit, found, scratch) : found;
+            int keptCount = NeighborSelector.Select<TDistance>(
+                Selection, segments, buffers.Candidates.AsSpan(0, candidateCount), M, KeepPrunedConnections, buffers.Kept, buffers.Discarded);
+
+            for (int i = 0; i < keptCount; i++)
+            {
+                AddLink<TDistance>(segments, id, lc, buffers.Kept[i].Id, scratch);
+            }
+
+            for (int i = 0; i < keptCount; i++)
+            {
+                AddLink<TDistance>(segments, buffers.Kept[i].Id, lc, id, scratch);
+            }
+
+            entryCount = Math.Min(candidateCount, EfConstruction);
+        }
+
+        if (level > top)
+        {
+            lock (_entryLock)
+            {
+                if (level > MaxLevel)
+                {
+                    Volatile.Write(ref _entry, Pack(id, level));
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// extendCandidates of algorithm 4: adds the neighbours (on layer <paramref name="level"/>) of the
+    /// <paramref name="found"/> candidates, then sorts all nearest first. Returns the new candidate count.
+    /// </summary>
+    private int Extend<TDistance>(NodeSegments segments, float* q, int self, int level, int limit, int found, SearchScratch scratch)
+        where TDistance : struct, IDistance
+    {
+        SelectionBuffers buffers = scratch.Insert;
+        VisitedSet seen = scratch.Visited;
+        seen.Reset(limit);
+        seen.TryVisit(self);
+        for (int i = 0; i < found; i++)
+        {
+            seen.TryVisit(buffers.Candidates[i].Id);
+        }
+
+        int count = found;
+        for (int i = 0; i < found; i++)
+        {
+            int linkCount = LinkRecord.Read(ref Record(segments, buffers.Candidates[i].Id, level), level == 0 ? M0 : M, scratch.Links);
+            for (int j = 0; j < linkCount; j++)
+            {
+                int a = scratch.Links[j];
+                if (seen.TryVisit(a))
+                {
+                    SelectionBuffers.Ensure(ref buffers.Candidates, count + 1)[count++] =
+                        new Candidate(Distance<TDistance>(q, segments.Vector(a)), a);
+                }
+            }
+        }
+
+        buffers.EnsureAll(count);
+        buffers.Candidates.AsSpan(0, count).Sort(default(ByDistance));
+        return count;
+    }
+
+    /// <summary>
+    /// Adds the link <paramref name="from"/> -&gt; <paramref name="to"/> on <paramref name="level"/>. When the list is
+    /// full, the list plus the new link are re-pruned to capacity with the configured selection, with
+    /// <paramref name="from"/> as the base element (the paper's "shrink connections").
+    /// </summary>
+    private void AddLink<TDistance>(NodeSegments segments, int from, int level, int to, SearchScratch scratch)
+        where TDistance : struct, IDistance
+    {
+        int capacity = level == 0 ? M0 : M;
+        ref int record = ref Record(segments, from, level);
+        LinkRecord.Lock(ref record);
+        try
+        {
+            ReadOnlySpan<int> current = LinkRecord.Locked(ref record, capacity);
+            if (current.Contains(to))
+            {
+                return;
+            }
+
+            if (current.Length < capacity)
+            {
+                LinkRecord.Append(ref record, to);
+                return;
+            }
+
+            // Readers keep reading the old list while this is computed; only Replace makes them retry.
+            SelectionBuffers buffers = scratch.Prune;
+            buffers.EnsureAll(capacity + 1);
+            float* baseVector = segments.Vector(from);
+            for (int i = 0; i < current.Length; i++)
+            {
+                buffers.Candidates[i] = new Candidate(Distance<TDistance>(baseVector, segments.Vector(current[i])), current[i]);
+            }
+
+            buffers.Candidates[capacity] = new Candidate(Distance<TDistance>(baseVector, segments.Vector(to)), to);
+            Span<Candidate> all = buffers.Candidates.AsSpan(0, capacity + 1);
+            all.Sort(default(ByDistance));
+            int kept = NeighborSelector.Select<TDistance>(
+                Selection, segments, all, capacity, KeepPrunedConnections, buffers.Kept, buffers.Discarded);
+            for (int i = 0; i < kept; i++)
+            {
+                buffers.Ids[i] = buffers.Kept[i].Id;
+            }
+
+            LinkRecord.Replace(ref record, buffers.Ids.AsSpan(0, kept));
+        }
+        finally
+        {
+            LinkRecord.Unlock(ref record);
+        }
+    }
+
+    private static long Pack(int id, int level) => ((long)level << 32) | (uint)id;
+}

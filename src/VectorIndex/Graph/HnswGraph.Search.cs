@@ -1,0 +1,182 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
+using VectorIndex.Distance;
+using VectorIndex.Internal;
+using VectorIndex.Storage;
+
+namespace VectorIndex.Graph;
+
+/// <summary>K-NN-SEARCH (algorithm 5) and SEARCH-LAYER (algorithm 2): the read side of the graph.</summary>
+internal sealed unsafe partial class HnswGraph
+{
+    /// <summary>
+    /// K-NN-SEARCH: greedy descent from the entry point to layer 1, then SEARCH-LAYER on layer 0 with
+    /// <paramref name="ef"/> (at least the destination's length). The query is <c>scratch.Query</c>, padded and
+    /// normalised by the caller. Writes the nearest accepted nodes, nearest first, and returns how many.
+    /// </summary>
+    public int Search<TDistance, TFilter>(SearchScratch scratch, int ef, TFilter filter, Span<SearchResult> destination)
+        where TDistance : struct, IDistance
+        where TFilter : struct, INodeFilter
+    {
+        // Read in this order: the entry point is a node below the count, and every node below the count has
+        // storage in the segment snapshot taken after it.
+        long entry = Volatile.Read(ref _entry);
+        if (entry < 0)
+        {
+            return 0;
+        }
+
+        int limit = NodeCount;
+        NodeSegments segments = Segments;
+
+        int k = destination.Length;
+        fixed (float* q = scratch.Query)
+        {
+            int ep = (int)entry;
+            var nearest = new Candidate(Distance<TDistance>(q, segments.Vector(ep)), ep);
+            for (int level = (int)(entry >> 32); level > 0; level--)
+            {
+                nearest = GreedyClosest<TDistance>(segments, q, nearest, level, limit, scratch.Links);
+            }
+
+            Seed(scratch, limit, [nearest], filter, segments, ef);
+            SearchLayer<TDistance, TFilter>(segments, q, 0, Math.Max(ef, k), filter, scratch);
+        }
+
+        BinaryHeap<FurthestFirst> results = scratch.Results;
+        while (results.Count > k)
+        {
+            results.Pop();
+        }
+
+        int found = results.Count;
+        for (int i = found - 1; i >= 0; i--)
+        {
+            Candidate c = results.Pop();
+            destination[i] = new SearchResult(segments.Key(c.Id), c.Distance);
+        }
+
+        return found;
+    }
+
+    /// <summary>Starts SEARCH-LAYER from the entry points <paramref name="entries"/>: v, C and W of algorithm 2.</summary>
+    private static void Seed<TFilter>(
+        SearchScratch scratch, int limit, ReadOnlySpan<Candidate> entries, TFilter filter, NodeSegments segments, int ef)
+        where TFilter : struct, INodeFilter
+    {
+        scratch.Visited.Reset(limit);
+        scratch.Candidates.Clear();
+        scratch.Results.Clear();
+        foreach (Candidate c in entries)
+        {
+            scratch.Visited.TryVisit(c.Id);
+            scratch.Candidates.Push(c.Distance, c.Id);
+            if (filter.Accept(segments, c.Id))
+            {
+                scratch.Results.Push(c.Distance, c.Id);
+                if (scratch.Results.Count > ef)
+                {
+                    scratch.Results.Pop();
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// SEARCH-LAYER (algorithm 2), from the state <see cref="Seed"/> left in <paramref name="scratch"/>: expand the
+    /// nearest candidate until it is further than the furthest of the <paramref name="ef"/> results. Only nodes the
+    /// filter accepts enter the results; every node may route.
+    /// </summary>
+    private void SearchLayer<TDistance, TFilter>(NodeSegments segments, float* q, int level, int ef, TFilter filter, SearchScratch scratch)
+        where TDistance : struct, IDistance
+        where TFilter : struct, INodeFilter
+    {
+        BinaryHeap<NearestFirst> candidates = scratch.Candidates;
+        BinaryHeap<FurthestFirst> results = scratch.Results;
+        VisitedSet visited = scratch.Visited;
+        int[] links = scratch.Links;
+        int capacity = level == 0 ? M0 : M;
+
+        while (candidates.Count > 0)
+        {
+            Candidate c = candidates.Pop();
+            if (results.Count >= ef && c.Distance > results.Top.Distance)
+            {
+                break;
+            }
+
+            int count = LinkRecord.Read(ref Record(segments, c.Id, level), capacity, links);
+            if (count > 0)
+            {
+                Prefetch(segments.Vector(links[0]));
+            }
+
+            for (int j = 0; j < count; j++)
+            {
+                int e = links[j];
+                if (j + 1 < count)
+                {
+                    Prefetch(segments.Vector(links[j + 1]));
+                }
+
+                if (!visited.TryVisit(e))
+                {
+                    continue;
+                }
+
+                float d = Distance<TDistance>(q, segments.Vector(e));
+                if (results.Count < ef || d < results.Top.Distance)
+                {
+                    candidates.Push(d, e);
+                    if (filter.Accept(segments, e))
+                    {
+                        results.Push(d, e);
+                        if (results.Count > ef)
+                        {
+                            results.Pop();
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>SEARCH-LAYER with ef = 1 on an upper layer, as a plain greedy walk: move to a nearer neighbour until none is.</summary>
+    private Candidate GreedyClosest<TDistance>(NodeSegments segments, float* q, Candidate current, int level, int limit, int[] links)
+        where TDistance : struct, IDistance
+    {
+        bool moved = true;
+        while (moved)
+        {
+            moved = false;
+            int count = LinkRecord.Read(ref Record(segments, current.Id, level), M, links);
+            for (int j = 0; j < count; j++)
+            {
+                int e = links[j];
+                if ((uint)e >= (uint)limit)
+                {
+                    continue; // added after this walk started
+                }
+
+                float d = Distance<TDistance>(q, segments.Vector(e));
+                if (d < current.Distance)
+                {
+                    current = new Candidate(d, e);
+                    moved = true;
+                }
+            }
+        }
+
+        return current;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Prefetch(float* p)
+    {
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(p);
+            Sse.Prefetch0((byte*)p + 64);
+        }
+    }
+}

@@ -1,0 +1,160 @@
+using System.Runtime.CompilerServices;
+using VectorIndex.Distance;
+using VectorIndex.Internal;
+using VectorIndex.Storage;
+
+namespace VectorIndex.Graph;
+
+/// <summary>
+/// The multi-layer HNSW graph of Malkov and Yashunin over dense internal ids 0..n-1. It knows nothing of keys'
+/// meaning, validation or the public API (that is <see cref="HnswIndex"/>); it stores nodes, links them
+/// (<c>HnswGraph.Insert.cs</c>) and walks them (<c>HnswGraph.Search.cs</c>).
+/// <para>
+/// Layout: node vectors in 64-byte-aligned native slabs, zero-padded to a multiple of 16 floats so the kernels
+/// never run a tail; layer 0 as one fixed-stride record per node (<see cref="LinkRecord"/> with M0 = 2M links);
+/// the few nodes above layer 0 keep their upper records in a small managed array each.
+/// </para>
+/// </summary>
+internal sealed unsafe partial class HnswGraph : IDisposable
+{
+    /// <summary>The vector stride is a multiple of this many floats (64 bytes): aligned rows, no kernel tails.</summary>
+    public const int PaddingFloats = 16;
+
+    private readonly NodeStore _store;
+    private readonly LevelGenerator _levels;
+    private readonly ScratchPool _scratch;
+    private readonly Lock _allocLock = new();
+    private readonly Lock _entryLock = new();
+    private readonly int _upperStride;
+
+    // The entry point and the maximum level, packed as (level << 32) | id so readers get both in one atomic read.
+    // -1 while the graph is empty. Changed only under _entryLock.
+    private long _entry = -1;
+    private int _nodeCount;
+
+    public HnswGraph(HnswOptions options)
+    {
+        Dimensions = options.Dimensions;
+        PaddedDimensions = (Dimensions + PaddingFloats - 1) / PaddingFloats * PaddingFloats;
+        UsesL2 = options.Metric == Metric.L2Squared;
+        M = options.M;
+        M0 = 2 * options.M;
+        EfConstruction = options.EfConstruction;
+        Selection = options.NeighborSelection;
+        ExtendCandidates = options.ExtendCandidates;
+        KeepPrunedConnections = options.KeepPrunedConnections;
+        _upperStride = LinkRecord.HeaderInts + M;
+        _store = new NodeStore(PaddedDimensions, LinkRecord.HeaderInts + M0, options.InitialCapacity);
+        _levels = new LevelGenerator(M, (ulong)(uint)options.Seed);
+        _scratch = new ScratchPool(() => new SearchScratch(PaddedDimensions, M0, Math.Max(EfConstruction, options.EfSearch)));
+    }
+
+    public int Dimensions { get; }
+
+    public int PaddedDimensions { get; }
+
+    /// <summary>L2Squared, else inner product (cosine is inner product over normalised vectors).</summary>
+    public bool UsesL2 { get; }
+
+    public int M { get; }
+
+    public int M0 { get; }
+
+    public int EfConstruction { get; }
+
+    public NeighborSelection Selection { get; }
+
+    public bool ExtendCandidates { get; }
+
+    public bool KeepPrunedConnections { get; }
+
+    /// <summary>Nodes allocated so far, deleted ones included; ids are 0..NodeCount-1.</summary>
+    public int NodeCount => Volatile.Read(ref _nodeCount);
+
+    /// <summary>The entry point's id, or -1 when the graph is empty.</summary>
+    public int EntryPoint => (int)Volatile.Read(ref _entry);
+
+    /// <summary>The top layer, or -1 when the graph is empty.</summary>
+    public int MaxLevel => (int)(Volatile.Read(ref _entry) >> 32);
+
+    public NodeSegments Segments => _store.Segments;
+
+    /// <summary>Native bytes held by vectors and layer-0 records.</summary>
+    public long NativeBytes => _store.NativeBytes;
+
+    public SearchScratch RentScratch() => _scratch.Rent();
+
+    public void ReturnScratch(SearchScratch scratch) => _scratch.Return(scratch);
+
+    public int LevelOf(int id) => Segments.Flags(id) & NodeFlags.LevelMask;
+
+    public bool IsDeleted(int id) => (Volatile.Read(ref Segments.Flags(id)) & NodeFlags.Deleted) != 0;
+
+    /// <summary>Hides a node from results or shows it again. Callers serialise per node (the index's key lock).</summary>
+    public void SetDeleted(int id, bool deleted)
+    {
+        ref byte flags = ref Segments.Flags(id);
+        Volatile.Write(ref flags, (byte)(deleted ? flags | NodeFlags.Deleted : flags & ~NodeFlags.Deleted));
+    }
+
+    public ulong KeyOf(int id) => Segments.Key(id);
+
+    public ReadOnlySpan<float> VectorOf(int id) => new(Segments.Vector(id), Dimensions);
+
+    /// <summary>Copies the node's neighbour list on <paramref name="level"/> (0..its level) into <paramref name="destination"/>.</summary>
+    public int ReadLinks(int id, int level, Span<int> destination) =>
+        LinkRecord.Read(ref Record(Segments, id, level), level == 0 ? M0 : M, destination);
+
+    /// <summary>
+    /// Allocates a node for <paramref name="paddedVector"/> (already normalised for cosine and zero-padded to
+    /// <see cref="PaddedDimensions"/>), stored deleted: it becomes a result only when the caller clears the flag.
+    /// Nobody can reach it before <see cref="Insert"/> links it.
+    /// </summary>
+    public int AllocateNode(ulong key, ReadOnlySpan<float> paddedVector, out int level)
+    {
+        level = _levels.Next();
+        int id;
+        lock (_allocLock)
+        {
+            id = _nodeCount;
+            if (id == int.MaxValue)
+            {
+                throw new InvalidOperationException("The index holds the maximum number of nodes (2^31 - 1).");
+            }
+
+            _store.EnsureCapacity(id + 1);
+            Volatile.Write(ref _nodeCount, id + 1);
+        }
+
+        NodeSegments s = _store.Segments;
+        paddedVector.CopyTo(new Span<float>(s.Vector(id), PaddedDimensions));
+        s.Key(id) = key;
+        s.Upper(id) = level == 0 ? null : new int[level * _upperStride];
+        Volatile.Write(ref s.Flags(id), (byte)(level | NodeFlags.Deleted));
+        return id;
+    }
+
+    /// <summary>Links an allocated node into the graph (INSERT, algorithm 1), using the metric's kernel.</summary>
+    public void Insert(int id, int level, SearchScratch scratch)
+    {
+        if (UsesL2)
+        {
+            Insert<L2SquaredDistance>(id, level, scratch);
+        }
+        else
+        {
+            Insert<InnerProductDistance>(id, level, scratch);
+        }
+    }
+
+    public void Dispose() => _store.Dispose();
+
+    /// <summary>The node's link record on <paramref name="level"/>: the layer-0 block, or its slice of the upper array.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref int Record(NodeSegments segments, int id, int level) =>
+        ref level == 0 ? ref *segments.Layer0Record(id) : ref segments.Upper(id)![(level - 1) * _upperStride];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private float Distance<TDistance>(float* a, float* b)
+        where TDistance : struct, IDistance => TDistance.Compute(ref *a, ref *b, (nuint)PaddedDimensions);
+}

@@ -1,0 +1,97 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace VectorIndex.Graph;
+
+/// <summary>
+/// A node's neighbour list on one layer, stored as <c>[version, count, link_0 .. link_capacity-1]</c> ints: on layer 0
+/// in the node's fixed-stride record, on upper layers in the node's upper array.
+/// <para>
+/// Concurrency: writers serialise on bit 0 of the version word (a per-node spin lock), so a writer can compute a
+/// pruned list while holding it without stopping readers. Only the short copy-in of a new list sets bit 1
+/// ("write in progress") and advances the version. Readers never lock: they copy the list and retry if the version
+/// changed or a write was in progress (a seqlock), so a search sees the old or the new list, never a torn one.
+/// </para>
+/// </summary>
+internal static class LinkRecord
+{
+    public const int HeaderInts = 2;
+    private const int LockBit = 1;
+    private const int WritingBit = 2;
+
+    /// <summary>Copies the list into <paramref name="destination"/> (at least <paramref name="capacity"/> long) and returns its length.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Read(ref int record, int capacity, Span<int> destination)
+    {
+        while (true)
+        {
+            int before = Volatile.Read(ref record);
+            if ((before & WritingBit) == 0)
+            {
+                int count = Unsafe.Add(ref record, 1);
+                if ((uint)count > (uint)capacity)
+                {
+                    count = capacity;
+                }
+
+                Unsafe.CopyBlockUnaligned(
+                    ref Unsafe.As<int, byte>(ref destination[0]),
+                    ref Unsafe.As<int, byte>(ref Unsafe.Add(ref record, HeaderInts)),
+                    (uint)count * sizeof(int));
+                Volatile.ReadBarrier();
+                if ((Volatile.Read(ref record) | LockBit) == (before | LockBit))
+                {
+                    return count;
+                }
+            }
+
+            Thread.SpinWait(1);
+        }
+    }
+
+    public static void Lock(ref int record)
+    {
+        var spin = default(SpinWait);
+        while (true)
+        {
+            int v = Volatile.Read(ref record);
+            if ((v & LockBit) == 0 && Interlocked.CompareExchange(ref record, v | LockBit, v) == v)
+            {
+                return;
+            }
+
+            spin.SpinOnce(sleep1Threshold: -1);
+        }
+    }
+
+    public static void Unlock(ref int record) => Volatile.Write(ref record, record & ~LockBit);
+
+    /// <summary>The list as it is; only for the holder of the lock (nobody else writes it then).</summary>
+    public static ReadOnlySpan<int> Locked(ref int record, int capacity) =>
+        MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref record, HeaderInts), Math.Min(Unsafe.Add(ref record, 1), capacity));
+
+    /// <summary>Appends one link; only for the holder of the lock, with room left.</summary>
+    public static void Append(ref int record, int id)
+    {
+        int count = Unsafe.Add(ref record, 1);
+        BeginWrite(ref record);
+        Unsafe.Add(ref record, HeaderInts + count) = id;
+        Unsafe.Add(ref record, 1) = count + 1;
+        EndWrite(ref record);
+    }
+
+    /// <summary>Replaces the whole list; only for the holder of the lock.</summary>
+    public static void Replace(ref int record, ReadOnlySpan<int> links)
+    {
+        BeginWrite(ref record);
+        links.CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref record, HeaderInts), links.Length));
+        Unsafe.Add(ref record, 1) = links.Length;
+        EndWrite(ref record);
+    }
+
+    // A full fence: the list stores below cannot move above the flag that tells readers to retry.
+    private static void BeginWrite(ref int record) => Interlocked.Add(ref record, WritingBit);
+
+    // A release store: the list stores above are visible before the version that says they are done.
+    private static void EndWrite(ref int record) => Volatile.Write(ref record, record + WritingBit);
+}

@@ -1,0 +1,387 @@
+using VectorIndex.Distance;
+using VectorIndex.Graph;
+using VectorIndex.Internal;
+
+namespace VectorIndex;
+
+/// <summary>
+/// An approximate nearest-neighbour index over float vectors: the hierarchical navigable small world graph of
+/// Malkov and Yashunin. Vectors are added under 64-bit keys; searches return the keys of the nearest vectors.
+/// </summary>
+/// <remarks>
+/// <para>Every member may be called from many threads at once. Concurrent <see cref="Add"/>, <see cref="AddRange"/>,
+/// <see cref="Remove"/> and <see cref="Search(ReadOnlySpan{float}, int, SearchOptions?)"/> never corrupt the index,
+/// never lose an acknowledged add, and never return a key whose removal finished before the search started.
+/// Searches never block each other and never wait for a writer longer than the copy of one neighbour list.</para>
+/// <para>Bad input throws before anything changes: the index is left as it was.</para>
+/// </remarks>
+public sealed class HnswIndex : IDisposable
+{
+    private const int KeyStripes = 256;
+
+    private readonly HnswGraph _graph;
+    private readonly Dictionary<ulong, int> _ids;
+    private readonly Lock _idsLock = new();
+
+    // Add and Remove of one key run under its stripe, so they are ordered per key; different keys run in parallel.
+    private readonly Lock[] _keyStripes = CreateStripes();
+
+    // Dispose waits until no call is inside the index before it frees native memory.
+    private int _activeCalls;
+    private volatile bool _disposed;
+
+    /// <summary>Creates an empty index.</summary>
+    /// <param name="options">The index's parameters.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A parameter is out of its documented range.</exception>
+    public HnswIndex(HnswOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Options = options;
+        _graph = new HnswGraph(options);
+        _ids = new Dictionary<ulong, int>(options.InitialCapacity);
+    }
+
+    /// <summary>The options the index was created with.</summary>
+    public HnswOptions Options { get; }
+
+    /// <summary>The number of floats in every vector.</summary>
+    public int Dimensions => Options.Dimensions;
+
+    /// <summary>The distance the index ranks by.</summary>
+    public Metric Metric => Options.Metric;
+
+    /// <summary>The number of live vectors (removed and replaced ones are not counted).</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_idsLock)
+            {
+                return _ids.Count;
+            }
+        }
+    }
+
+    /// <summary>Bytes of native memory the index holds (vectors and layer-0 links), for monitoring.</summary>
+    public long NativeMemoryBytes => _graph.NativeBytes;
+
+    internal HnswGraph Graph => _graph;
+
+    /// <summary>Adds <paramref name="vector"/> under <paramref name="key"/>, or replaces the vector of an existing key.</summary>
+    /// <param name="key">The key searches return for this vector.</param>
+    /// <param name="vector">Exactly <see cref="Dimensions"/> finite floats (non-zero for <see cref="Metric.Cosine"/>); copied.</param>
+    /// <exception cref="ArgumentException">The vector has the wrong length, a NaN or infinity, or is all zeros under cosine.</exception>
+    /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
+    public void Add(ulong key, ReadOnlySpan<float> vector)
+    {
+        Enter();
+        try
+        {
+            VectorGuard.Check(vector, Dimensions, Metric, nameof(vector));
+            AddValidated(key, vector);
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <summary>
+    /// Adds many vectors in parallel. Keys that repeat take the vector of their last row. Every row is checked before
+    /// anything is added. When cancelled, the vectors added so far stay, searchable and consistent.
+    /// </summary>
+    /// <param name="keys">One key per row.</param>
+    /// <param name="vectors">Row-major: <c>keys.Length</c> rows of <see cref="Dimensions"/> floats.</param>
+    /// <param name="maxDegreeOfParallelism">Threads to use; 0 or less means all cores.</param>
+    /// <param name="progress">Receives the number of vectors added so far, about every 1% and at the end.</param>
+    /// <param name="cancellationToken">Stops the insertion between two vectors.</param>
+    /// <exception cref="ArgumentException"><c>keys.Length * Dimensions != vectors.Length</c>, or a row is invalid as for <see cref="Add"/>; nothing is added.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled; the vectors added before stay.</exception>
+    /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
+    public void AddRange(
+        ReadOnlyMemory<ulong> keys,
+        ReadOnlyMemory<float> vectors,
+        int maxDegreeOfParallelism = -1,
+        IProgress<int>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        Enter();
+        try
+        {
+            int dims = Dimensions;
+            if ((long)keys.Length * dims != vectors.Length)
+            {
+                throw new ArgumentException(
+                    $"{keys.Length} keys need {(long)keys.Length * dims} floats ({dims} per row); {vectors.Length} were given.",
+                    nameof(vectors));
+            }
+
+            ReadOnlySpan<float> all = vectors.Span;
+            for (int row = 0; row < keys.Length; row++)
+            {
+                VectorGuard.Check(all.Slice(row * dims, dims), dims, Metric, $"{nameof(vectors)}[row {row}]");
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            int[] rows = LastRowOfEachKey(keys.Span);
+            int added = 0;
+            int step = Math.Max(1, rows.Length / 100);
+            var parallel = new ParallelOptions
+            {
+                MaxDegreeOfParallelism = maxDegreeOfParallelism <= 0 ? Environment.ProcessorCount : maxDegreeOfParallelism,
+                CancellationToken = cancellationToken,
+            };
+            Parallel.For(0, rows.Length, parallel, i =>
+            {
+                int row = rows[i];
+                AddValidated(keys.Span[row], vectors.Span.Slice(row * dims, dims));
+                int done = Interlocked.Increment(ref added);
+                if (progress is not null && (done % step == 0 || done == rows.Length))
+                {
+                    progress.Report(done);
+                }
+            });
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <summary>Removes the vector of <paramref name="key"/>; no search that starts afterwards returns it.</summary>
+    /// <returns>False when the key is not present.</returns>
+    /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
+    public bool Remove(ulong key)
+    {
+        Enter();
+        try
+        {
+            lock (Stripe(key))
+            {
+                int id;
+                lock (_idsLock)
+                {
+                    if (!_ids.Remove(key, out id))
+                    {
+                        return false;
+                    }
+                }
+
+                _graph.SetDeleted(id, true);
+                return true;
+            }
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <summary>Whether a live vector is stored under <paramref name="key"/>.</summary>
+    /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
+    public bool Contains(ulong key)
+    {
+        Enter();
+        try
+        {
+            lock (_idsLock)
+            {
+                return _ids.ContainsKey(key);
+            }
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <summary>Copies the stored vector of <paramref name="key"/> (normalised, for <see cref="Metric.Cosine"/>).</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="destination">At least <see cref="Dimensions"/> floats; the first <see cref="Dimensions"/> are written.</param>
+    /// <returns>False (and nothing written) when the key is not present.</returns>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is shorter than <see cref="Dimensions"/>.</exception>
+    /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
+    public bool TryGetVector(ulong key, Span<float> destination)
+    {
+        Enter();
+        try
+        {
+            if (destination.Length < Dimensions)
+            {
+                throw new ArgumentException(
+                    $"The destination has room for {destination.Length} floats; the vectors have {Dimensions}.", nameof(destination));
+            }
+
+            lock (Stripe(key))
+            {
+                int id;
+                lock (_idsLock)
+                {
+                    if (!_ids.TryGetValue(key, out id))
+                    {
+                        return false;
+                    }
+                }
+
+                _graph.VectorOf(id).CopyTo(destination);
+                return true;
+            }
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <summary>The <paramref name="k"/> nearest live vectors to <paramref name="query"/>, nearest first.</summary>
+    /// <param name="query">Exactly <see cref="Dimensions"/> finite floats (non-zero for <see cref="Metric.Cosine"/>).</param>
+    /// <param name="k">How many results; at least 1. Fewer come back only when fewer live vectors pass the filter.</param>
+    /// <param name="options">The search breadth and filter; null for the index's defaults.</param>
+    /// <exception cref="ArgumentException">The query has the wrong length, a NaN or infinity, or is all zeros under cosine.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="k"/> &lt; 1, or <see cref="SearchOptions.Ef"/> &lt; 1.</exception>
+    /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
+    public IReadOnlyList<SearchResult> Search(ReadOnlySpan<float> query, int k, SearchOptions? options = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
+        var results = new SearchResult[Math.Min(k, Math.Max(1, _graph.NodeCount))];
+        int found = Search(query, results, options);
+        return found == results.Length ? results : results[..found];
+    }
+
+    /// <summary>
+    /// The nearest live vectors to <paramref name="query"/>, nearest first, written to <paramref name="destination"/>
+    /// (k is its length). Allocates nothing once the calling thread has searched this index before.
+    /// </summary>
+    /// <returns>How many results were written.</returns>
+    /// <exception cref="ArgumentException">The query has the wrong length, a NaN or infinity, or is all zeros under cosine.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="destination"/> is empty, or <see cref="SearchOptions.Ef"/> &lt; 1.</exception>
+    /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
+    public int Search(ReadOnlySpan<float> query, Span<SearchResult> destination, SearchOptions? options = null)
+    {
+        Enter();
+        try
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(destination.Length, 1, "k");
+            int ef = options?.Ef ?? Options.EfSearch;
+            ArgumentOutOfRangeException.ThrowIfLessThan(ef, 1, "options.Ef");
+            VectorGuard.Check(query, Dimensions, Metric, nameof(query));
+
+            SearchScratch scratch = _graph.RentScratch();
+            try
+            {
+                VectorGuard.CopyForMetric(query, scratch.Query, Metric);
+                Func<ulong, bool>? filter = options?.Filter;
+                return (_graph.UsesL2, filter is null) switch
+                {
+                    (true, true) => _graph.Search<L2SquaredDistance, LiveNodes>(scratch, ef, default, destination),
+                    (true, false) => _graph.Search<L2SquaredDistance, LiveKeys>(scratch, ef, new LiveKeys(filter!), destination),
+                    (false, true) => _graph.Search<InnerProductDistance, LiveNodes>(scratch, ef, default, destination),
+                    (false, false) => _graph.Search<InnerProductDistance, LiveKeys>(scratch, ef, new LiveKeys(filter!), destination),
+                };
+            }
+            finally
+            {
+                _graph.ReturnScratch(scratch);
+            }
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <summary>Frees the native memory, after any call still inside the index has returned. Further calls throw <see cref="ObjectDisposedException"/>.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        var spin = default(SpinWait);
+        while (Volatile.Read(ref _activeCalls) != 0)
+        {
+            spin.SpinOnce();
+        }
+
+        _graph.Dispose();
+    }
+
+    /// <summary>Stores a new node for the vector, links it, then makes it the key's live node in one step.</summary>
+    private void AddValidated(ulong key, ReadOnlySpan<float> vector)
+    {
+        SearchScratch scratch = _graph.RentScratch();
+        try
+        {
+            VectorGuard.CopyForMetric(vector, scratch.Query, Metric);
+            lock (Stripe(key))
+            {
+                // A replaced vector gets a new node rather than being overwritten in place: concurrent searches
+                // keep reading a whole vector, and the new one is linked by its own position in the graph.
+                int id = _graph.AllocateNode(key, scratch.Query, out int level);
+                _graph.Insert(id, level, scratch);
+                int previous;
+                lock (_idsLock)
+                {
+                    previous = _ids.TryGetValue(key, out int old) ? old : -1;
+                    _ids[key] = id;
+                }
+
+                if (previous >= 0)
+                {
+                    _graph.SetDeleted(previous, true);
+                }
+
+                _graph.SetDeleted(id, false);
+            }
+        }
+        finally
+        {
+            _graph.ReturnScratch(scratch);
+        }
+    }
+
+    private static int[] LastRowOfEachKey(ReadOnlySpan<ulong> keys)
+    {
+        var seen = new HashSet<ulong>(keys.Length);
+        var rows = new List<int>(keys.Length);
+        for (int row = keys.Length - 1; row >= 0; row--)
+        {
+            if (seen.Add(keys[row]))
+            {
+                rows.Add(row);
+            }
+        }
+
+        rows.Reverse();
+        return [.. rows];
+    }
+
+    private Lock Stripe(ulong key) => _keyStripes[(int)((key * 0x9E3779B97F4A7C15UL) >> 56) & (KeyStripes - 1)];
+
+    private static Lock[] CreateStripes()
+    {
+        var stripes = new Lock[KeyStripes];
+        for (int i = 0; i < stripes.Length; i++)
+        {
+            stripes[i] = new Lock();
+        }
+
+        return stripes;
+    }
+
+    private void Enter()
+    {
+        Interlocked.Increment(ref _activeCalls);
+        if (_disposed)
+        {
+            Interlocked.Decrement(ref _activeCalls);
+            throw new ObjectDisposedException(nameof(HnswIndex));
+        }
+    }
+
+    private void Exit() => Interlocked.Decrement(ref _activeCalls);
+}

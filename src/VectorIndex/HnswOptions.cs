@@ -1,0 +1,74 @@
+namespace VectorIndex;
+
+/// <summary>
+/// The parameters of an <see cref="HnswIndex"/>. Names follow the paper (Malkov and Yashunin) and hnswlib.
+/// They are checked when the index is created: out-of-range values throw <see cref="ArgumentOutOfRangeException"/>.
+/// </summary>
+public sealed record HnswOptions
+{
+    /// <summary>The largest <see cref="M"/> accepted (so that a node's layer-0 record stays a few cache lines).</summary>
+    public const int MaxM = 2048;
+
+    /// <summary>The number of floats in every vector; at least 1.</summary>
+    public required int Dimensions { get; init; }
+
+    /// <summary>The distance the index ranks by. Default <see cref="VectorIndex.Metric.L2Squared"/>.</summary>
+    public Metric Metric { get; init; } = Metric.L2Squared;
+
+    /// <summary>
+    /// Links per node on layers 1 and up (the paper's M); layer 0 keeps M0 = 2 * M. From 2 to <see cref="MaxM"/>;
+    /// default 16. Larger M raises recall and memory (M0 * 4 bytes per node on layer 0) and slows inserts.
+    /// </summary>
+    public int M { get; init; } = 16;
+
+    /// <summary>The candidate-list breadth while inserting (the paper's efConstruction); at least 1, default 200.</summary>
+    public int EfConstruction { get; init; } = 200;
+
+    /// <summary>The default search breadth (ef) used when a search gives none; at least 1, default 64. It is raised to k when smaller.</summary>
+    public int EfSearch { get; init; } = 64;
+
+    /// <summary>A capacity hint in vectors; the index grows by itself and this is never a limit. At least 0.</summary>
+    public int InitialCapacity { get; init; }
+
+    /// <summary>
+    /// The seed of the level generator. The same seed and the same single-threaded insertion order give the same graph,
+    /// and so the same search results.
+    /// </summary>
+    public int Seed { get; init; } = 42;
+
+    /// <summary>Which neighbour selection builds the graph; default <see cref="VectorIndex.NeighborSelection.Heuristic"/>.</summary>
+    public NeighborSelection NeighborSelection { get; init; } = NeighborSelection.Heuristic;
+
+    /// <summary>
+    /// The heuristic's <c>extendCandidates</c> (algorithm 4): add the candidates' own neighbours to the candidates before
+    /// selecting. Off by default, as in hnswlib; the paper suggests it only for extremely clustered data. Ignored by
+    /// <see cref="VectorIndex.NeighborSelection.Simple"/>.
+    /// </summary>
+    public bool ExtendCandidates { get; init; }
+
+    /// <summary>
+    /// The heuristic's <c>keepPrunedConnections</c> (algorithm 4): fill the list up to its maximum with the nearest discarded
+    /// candidates. Off by default, as in hnswlib. Ignored by <see cref="VectorIndex.NeighborSelection.Simple"/>.
+    /// </summary>
+    public bool KeepPrunedConnections { get; init; }
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> for any value out of its documented range.</summary>
+    internal void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(Dimensions, 1, nameof(Dimensions));
+        ArgumentOutOfRangeException.ThrowIfLessThan(M, 2, nameof(M));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(M, MaxM, nameof(M));
+        ArgumentOutOfRangeException.ThrowIfLessThan(EfConstruction, 1, nameof(EfConstruction));
+        ArgumentOutOfRangeException.ThrowIfLessThan(EfSearch, 1, nameof(EfSearch));
+        ArgumentOutOfRangeException.ThrowIfNegative(InitialCapacity, nameof(InitialCapacity));
+        if (!Enum.IsDefined(Metric))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Metric), Metric, "Unknown metric.");
+        }
+
+        if (!Enum.IsDefined(NeighborSelection))
+        {
+            throw new ArgumentOutOfRangeException(nameof(NeighborSelection), NeighborSelection, "Unknown neighbour selection.");
+        }
+    }
+}

@@ -1,0 +1,103 @@
+using System.Runtime.CompilerServices;
+
+namespace VectorIndex.Internal;
+
+/// <summary>Which of two distances a <see cref="BinaryHeap{TOrder}"/> keeps on top.</summary>
+internal interface IHeapOrder
+{
+    /// <summary>True when <paramref name="a"/> belongs above <paramref name="b"/>.</summary>
+    static abstract bool Above(float a, float b);
+}
+
+/// <summary>The nearest on top: the candidate queue C of SEARCH-LAYER.</summary>
+internal readonly struct NearestFirst : IHeapOrder
+{
+    public static bool Above(float a, float b) => a < b;
+}
+
+/// <summary>The furthest on top: the result set W of SEARCH-LAYER, whose top is the bound to beat.</summary>
+internal readonly struct FurthestFirst : IHeapOrder
+{
+    public static bool Above(float a, float b) => a > b;
+}
+
+/// <summary>
+/// A binary heap of <see cref="Candidate"/> over a reusable array: no allocation once the array is large enough,
+/// no comparer object (the order is a type parameter and inlines).
+/// </summary>
+internal sealed class BinaryHeap<TOrder>(int capacity)
+    where TOrder : struct, IHeapOrder
+{
+    private Candidate[] _items = new Candidate[Math.Max(capacity, 4)];
+
+    public int Count { get; private set; }
+
+    public Candidate Top => _items[0];
+
+    /// <summary>The entries in heap order (not sorted).</summary>
+    public ReadOnlySpan<Candidate> Items => _items.AsSpan(0, Count);
+
+    public void Clear() => Count = 0;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Push(float distance, int id)
+    {
+        if (Count == _items.Length)
+        {
+            Array.Resize(ref _items, _items.Length * 2);
+        }
+
+        Candidate[] items = _items;
+        int i = Count++;
+        while (i > 0)
+        {
+            int parent = (i - 1) >> 1;
+            if (!TOrder.Above(distance, items[parent].Distance))
+            {
+                break;
+            }
+
+            items[i] = items[parent];
+            i = parent;
+        }
+
+        items[i] = new Candidate(distance, id);
+    }
+
+    public Candidate Pop()
+    {
+        Candidate[] items = _items;
+        Candidate top = items[0];
+        int n = --Count;
+        if (n > 0)
+        {
+            Candidate last = items[n];
+            int i = 0;
+            while (true)
+            {
+                int child = (2 * i) + 1;
+                if (child >= n)
+                {
+                    break;
+                }
+
+                if (child + 1 < n && TOrder.Above(items[child + 1].Distance, items[child].Distance))
+                {
+                    child++;
+                }
+
+                if (!TOrder.Above(items[child].Distance, last.Distance))
+                {
+                    break;
+                }
+
+                items[i] = items[child];
+                i = child;
+            }
+
+            items[i] = last;
+        }
+
+        return top;
+    }
+}

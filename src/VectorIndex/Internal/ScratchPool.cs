@@ -1,0 +1,37 @@
+namespace VectorIndex.Internal;
+
+/// <summary>
+/// A small lock-free pool of <see cref="SearchScratch"/>, one per index. A search rents one and returns it; when
+/// more threads search at once than the pool holds, the extra scratch is created and later dropped.
+/// </summary>
+internal sealed class ScratchPool(Func<SearchScratch> create)
+{
+    private readonly SearchScratch?[] _slots = new SearchScratch?[Math.Max(4, Environment.ProcessorCount * 2)];
+
+    public SearchScratch Rent()
+    {
+        SearchScratch?[] slots = _slots;
+        for (int i = 0; i < slots.Length; i++)
+        {
+            SearchScratch? s = Interlocked.Exchange(ref slots[i], null);
+            if (s is not null)
+            {
+                return s;
+            }
+        }
+
+        return create();
+    }
+
+    public void Return(SearchScratch scratch)
+    {
+        SearchScratch?[] slots = _slots;
+        for (int i = 0; i < slots.Length; i++)
+        {
+            if (Interlocked.CompareExchange(ref slots[i], scratch, null) is null)
+            {
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,46 @@
+namespace VectorIndex.Internal;
+
+/// <summary>
+/// The visited set of one search: an array of epoch tags, one per node. Starting a search bumps the epoch instead
+/// of clearing the array; the array is cleared only when the epoch wraps around (every 2^32 - 1 searches).
+/// </summary>
+internal sealed class VisitedSet
+{
+    private uint[] _tags = [];
+    private uint _epoch;
+    private int _limit;
+
+    /// <summary>Starts a new search over nodes 0..<paramref name="nodeCount"/>-1.</summary>
+    public void Reset(int nodeCount)
+    {
+        if (_tags.Length < nodeCount)
+        {
+            // Grow with slack so an index that grows while it is searched does not reallocate every query.
+            _tags = new uint[Math.Max(nodeCount, nodeCount + (nodeCount >> 2))];
+            _epoch = 0;
+        }
+
+        _limit = nodeCount;
+        if (++_epoch == 0)
+        {
+            Array.Clear(_tags);
+            _epoch = 1;
+        }
+    }
+
+    /// <summary>
+    /// Marks <paramref name="id"/> and says whether it was unmarked. An id at or past the count given to
+    /// <see cref="Reset"/> (a node added by another thread after this search started) reports false: the search does not see nodes newer than itself.
+    /// </summary>
+    public bool TryVisit(int id)
+    {
+        uint[] tags = _tags;
+        if ((uint)id >= (uint)_limit || (uint)id >= (uint)tags.Length || tags[id] == _epoch)
+        {
+            return false;
+        }
+
+        tags[id] = _epoch;
+        return true;
+    }
+}

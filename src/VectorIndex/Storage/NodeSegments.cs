@@ -1,0 +1,50 @@
+using System.Runtime.CompilerServices;
+
+namespace VectorIndex.Storage;
+
+/// <summary>
+/// An immutable snapshot of <see cref="NodeStore"/>'s segment directories. Segments never move once allocated, so a
+/// search takes one snapshot and uses it throughout: growth publishes a new snapshot without touching this one.
+/// Node <c>id</c> lives in segment <c>id &gt;&gt; Shift</c> at slot <c>id &amp; Mask</c>.
+/// </summary>
+internal sealed unsafe class NodeSegments(
+    int shift, int vectorStride, int layer0Stride, nint[] vectors, nint[] layer0, ulong[][] keys, byte[][] flags, int[]?[][] upper)
+{
+    public readonly int Shift = shift;
+    public readonly int Mask = (1 << shift) - 1;
+    public readonly int VectorStride = vectorStride;
+    public readonly int Layer0Stride = layer0Stride;
+    public readonly nint[] Vectors = vectors;
+    public readonly nint[] Layer0 = layer0;
+    public readonly ulong[][] Keys = keys;
+    public readonly byte[][] FlagSegments = flags;
+    public readonly int[]?[][] UpperSegments = upper;
+
+    /// <summary>How many nodes the allocated segments hold.</summary>
+    public int Capacity => Vectors.Length << Shift;
+
+    /// <summary>The node's vector: <see cref="VectorStride"/> floats, 64-byte aligned, zero-padded past the dimensions.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float* Vector(int id) => (float*)Vectors[id >> Shift] + ((nint)(id & Mask) * VectorStride);
+
+    /// <summary>The node's layer-0 link record (see <c>Graph/LinkRecord</c>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int* Layer0Record(int id) => (int*)Layer0[id >> Shift] + ((nint)(id & Mask) * Layer0Stride);
+
+    public ref ulong Key(int id) => ref Keys[id >> Shift][id & Mask];
+
+    /// <summary>The node's flags: its level in <see cref="NodeFlags.LevelMask"/>, and <see cref="NodeFlags.Deleted"/>.</summary>
+    public ref byte Flags(int id) => ref FlagSegments[id >> Shift][id & Mask];
+
+    /// <summary>The node's link records for layers 1..level, one after another; null for a layer-0-only node.</summary>
+    public ref int[]? Upper(int id) => ref UpperSegments[id >> Shift][id & Mask];
+}
+
+/// <summary>The bits of a node's flag byte.</summary>
+internal static class NodeFlags
+{
+    public const byte LevelMask = 0x3F;
+
+    /// <summary>Not a result: removed, replaced by a newer vector, or not yet fully inserted. It still routes searches.</summary>
+    public const byte Deleted = 0x80;
+}
