@@ -275,10 +275,10 @@ public sealed class HnswIndex : IDisposable
                 Func<ulong, bool>? filter = options?.Filter;
                 return (_graph.UsesL2, filter is null) switch
                 {
-                    (true, true) => _graph.Search<L2SquaredDistance, LiveNodes>(scratch, ef, default, destination),
-                    (true, false) => _graph.Search<L2SquaredDistance, LiveKeys>(scratch, ef, new LiveKeys(filter!), destination),
-                    (false, true) => _graph.Search<InnerProductDistance, LiveNodes>(scratch, ef, default, destination),
-                    (false, false) => _graph.Search<InnerProductDistance, LiveKeys>(scratch, ef, new LiveKeys(filter!), destination),
+                    (true, true) => Search<L2SquaredDistance, LiveNodes>(scratch, ef, default, destination),
+                    (true, false) => Search<L2SquaredDistance, LiveKeys>(scratch, ef, new LiveKeys(filter!), destination),
+                    (false, true) => Search<InnerProductDistance, LiveNodes>(scratch, ef, default, destination),
+                    (false, false) => Search<InnerProductDistance, LiveKeys>(scratch, ef, new LiveKeys(filter!), destination),
                 };
             }
             finally
@@ -290,6 +290,23 @@ public sealed class HnswIndex : IDisposable
         {
             Exit();
         }
+    }
+
+    /// <summary>
+    /// K-NN-SEARCH on the graph; when the walk finds fewer results than asked although more nodes may pass (most
+    /// reachable nodes rejected by the filter or removed), the exact scan answers instead.
+    /// </summary>
+    private int Search<TDistance, TFilter>(SearchScratch scratch, int ef, TFilter filter, Span<SearchResult> destination)
+        where TDistance : struct, IDistance
+        where TFilter : struct, INodeFilter
+    {
+        int found = _graph.Search<TDistance, TFilter>(scratch, ef, filter, destination);
+        if (found < destination.Length && found < _graph.NodeCount && (typeof(TFilter) != typeof(LiveNodes) || found < Count))
+        {
+            found = _graph.ExactSearch<TDistance, TFilter>(scratch, filter, destination);
+        }
+
+        return found;
     }
 
     /// <summary>Frees the native memory, after any call still inside the index has returned. Further calls throw <see cref="ObjectDisposedException"/>.</summary>

@@ -147,6 +147,11 @@ internal sealed unsafe partial class HnswGraph
             if (current.Length < capacity)
             {
                 LinkRecord.Append(ref record, to);
+                if (level == 0)
+                {
+                    Interlocked.Increment(ref segments.InDegree(to));
+                }
+
                 return;
             }
 
@@ -164,17 +169,91 @@ internal sealed unsafe partial class HnswGraph
             all.Sort(default(ByDistance));
             int kept = NeighborSelector.Select<TDistance>(
                 Selection, segments, all, capacity, KeepPrunedConnections, buffers.Kept, buffers.Discarded);
+            if (level == 0)
+            {
+                kept = KeepLastInboundLinks(segments, all, current, to, buffers.Kept.AsSpan(0, capacity), kept);
+            }
+
             for (int i = 0; i < kept; i++)
             {
                 buffers.Ids[i] = buffers.Kept[i].Id;
             }
 
-            LinkRecord.Replace(ref record, buffers.Ids.AsSpan(0, kept));
+            Span<int> next = buffers.Ids.AsSpan(0, kept);
+            if (level == 0)
+            {
+                foreach (int old in current)
+                {
+                    if (!next.Contains(old))
+                    {
+                        Interlocked.Decrement(ref segments.InDegree(old));
+                    }
+                }
+
+                if (next.Contains(to))
+                {
+                    Interlocked.Increment(ref segments.InDegree(to));
+                }
+            }
+
+            LinkRecord.Replace(ref record, next);
         }
         finally
         {
             LinkRecord.Unlock(ref record);
         }
+    }
+
+    /// <summary>
+    /// The heuristic may drop a node's last inbound link on layer 0, leaving it unreachable (a known weakness of
+    /// hnswlib). A dropped neighbour that nobody else links to (or a new node no list has accepted yet) is kept instead: in a free slot, or in place of the
+    /// furthest kept neighbour that other nodes still link to. Returns the new kept count.
+    /// </summary>
+    private static int KeepLastInboundLinks(
+        NodeSegments segments, ReadOnlySpan<Candidate> all, ReadOnlySpan<int> current, int added, Span<Candidate> kept, int keptCount)
+    {
+        foreach (Candidate c in all)
+        {
+            // An existing neighbour this list may drop, or the new node that no list has accepted yet.
+            int inbound = Volatile.Read(ref segments.InDegree(c.Id));
+            bool orphaned = c.Id == added ? inbound == 0 : inbound <= 1;
+            if (!orphaned || IndexOf(kept[..keptCount], c.Id) >= 0)
+            {
+                continue;
+            }
+
+            if (keptCount < kept.Length)
+            {
+                kept[keptCount++] = c;
+                continue;
+            }
+
+            for (int i = keptCount - 1; i >= 0; i--)
+            {
+                int replaced = kept[i].Id;
+                bool otherwiseLinked = current.Contains(replaced) ? Volatile.Read(ref segments.InDegree(replaced)) > 1 : Volatile.Read(ref segments.InDegree(replaced)) > 0;
+                if (otherwiseLinked)
+                {
+                    kept[i] = c;
+                    break;
+                }
+            }
+        }
+
+        return keptCount;
+    }
+
+    private static int IndexOf(ReadOnlySpan<Candidate> candidates, int id)
+    {
+        for (int i = 0; i < candidates.Length; i++)
+        {
+            if (candidates[i].Id == id)
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     private static long Pack(int id, int level) => ((long)level << 32) | (uint)id;

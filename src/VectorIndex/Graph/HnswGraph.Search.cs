@@ -43,17 +43,54 @@ internal sealed unsafe partial class HnswGraph
             SearchLayer<TDistance, TFilter>(segments, q, 0, Math.Max(ef, k), filter, scratch);
         }
 
+        return WriteResults(segments, scratch.Results, destination);
+    }
+
+    /// <summary>
+    /// The exact answer: every node below the count the filter accepts, scanned with the kernel. The fallback when the
+    /// graph walk finds fewer results than asked (a filter or removals that reject most nodes), so the API's promise
+    /// "fewer than k only when fewer than k pass" holds.
+    /// </summary>
+    public int ExactSearch<TDistance, TFilter>(SearchScratch scratch, TFilter filter, Span<SearchResult> destination)
+        where TDistance : struct, IDistance
+        where TFilter : struct, INodeFilter
+    {
+        int limit = NodeCount;
+        NodeSegments segments = Segments;
         BinaryHeap<FurthestFirst> results = scratch.Results;
-        while (results.Count > k)
+        results.Clear();
+        int k = destination.Length;
+        fixed (float* q = scratch.Query)
         {
-            results.Pop();
+            for (int id = 0; id < limit; id++)
+            {
+                if (!filter.Accept(segments, id))
+                {
+                    continue;
+                }
+
+                float d = Distance<TDistance>(q, segments.Vector(id));
+                if (results.Count < k)
+                {
+                    results.Push(d, id);
+                }
+                else if (d < results.Top.Distance)
+                {
+                    results.Pop();
+                    results.Push(d, id);
+                }
+            }
         }
 
-        int found = results.Count;
-        for (int i = found - 1; i >= 0; i--)
+        return WriteResults(segments, results, destination);
+    }
+
+    private static int WriteResults(NodeSegments segments, BinaryHeap<FurthestFirst> results, Span<SearchResult> destination)
+    {
+        int found = results.DrainNearestFirst(destination);
+        for (int i = 0; i < found; i++)
         {
-            Candidate c = results.Pop();
-            destination[i] = new SearchResult(segments.Key(c.Id), c.Distance);
+            destination[i] = destination[i] with { Key = segments.Key((int)destination[i].Key) };
         }
 
         return found;

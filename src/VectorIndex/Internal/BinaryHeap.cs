@@ -100,4 +100,26 @@ internal sealed class BinaryHeap<TOrder>(int capacity)
 
         return top;
     }
+
+    /// <summary>
+    /// Keeps the nearest <c>destination.Length</c> entries (this must be a furthest-first heap), writes them nearest first
+    /// as <c>(id, distance)</c> pairs, with the id in <see cref="SearchResult.Key"/> for the caller to map, and empties
+    /// the heap. Returns how many were written.
+    /// </summary>
+    public int DrainNearestFirst(Span<SearchResult> destination)
+    {
+        while (Count > destination.Length)
+        {
+            Pop();
+        }
+
+        int found = Count;
+        for (int i = found - 1; i >= 0; i--)
+        {
+            Candidate c = Pop();
+            destination[i] = new SearchResult((ulong)c.Id, c.Distance);
+        }
+
+        return found;
+    }
 }

@@ -8,7 +8,7 @@ namespace VectorIndex.Storage;
 /// Node <c>id</c> lives in segment <c>id &gt;&gt; Shift</c> at slot <c>id &amp; Mask</c>.
 /// </summary>
 internal sealed unsafe class NodeSegments(
-    int shift, int vectorStride, int layer0Stride, nint[] vectors, nint[] layer0, ulong[][] keys, byte[][] flags, int[]?[][] upper)
+    int shift, int vectorStride, int layer0Stride, nint[] vectors, nint[] layer0, ulong[][] keys, byte[][] flags, int[]?[][] upper, int[][] inDegree)
 {
     public readonly int Shift = shift;
     public readonly int Mask = (1 << shift) - 1;
@@ -19,6 +19,7 @@ internal sealed unsafe class NodeSegments(
     public readonly ulong[][] Keys = keys;
     public readonly byte[][] FlagSegments = flags;
     public readonly int[]?[][] UpperSegments = upper;
+    public readonly int[][] InDegreeSegments = inDegree;
 
     /// <summary>How many nodes the allocated segments hold.</summary>
     public int Capacity => Vectors.Length << Shift;
@@ -38,6 +39,9 @@ internal sealed unsafe class NodeSegments(
 
     /// <summary>The node's link records for layers 1..level, one after another; null for a layer-0-only node.</summary>
     public ref int[]? Upper(int id) => ref UpperSegments[id >> Shift][id & Mask];
+
+    /// <summary>How many layer-0 lists link to the node; kept so that pruning never leaves a node unreachable.</summary>
+    public ref int InDegree(int id) => ref InDegreeSegments[id >> Shift][id & Mask];
 }
 
 /// <summary>The bits of a node's flag byte.</summary>

@@ -20,7 +20,7 @@ internal sealed unsafe class NodeStore : IDisposable
         // Segments of about 4 MiB of vectors: small enough for small indexes, large enough to be few.
         int perSegment = Math.Clamp((int)Math.Min(int.MaxValue, (4L << 20) / (vectorStride * sizeof(float))), 256, 1 << 16);
         int shift = 31 - int.LeadingZeroCount(perSegment);
-        _segments = new NodeSegments(shift, vectorStride, layer0Stride, [], [], [], [], []);
+        _segments = new NodeSegments(shift, vectorStride, layer0Stride, [], [], [], [], [], []);
         EnsureCapacity(initialCapacity);
     }
 
@@ -53,11 +53,13 @@ internal sealed unsafe class NodeStore : IDisposable
             var keys = new ulong[need][];
             var flags = new byte[need][];
             var upper = new int[]?[need][];
+            var inDegree = new int[need][];
             old.Vectors.CopyTo(vectors, 0);
             old.Layer0.CopyTo(layer0, 0);
             old.Keys.CopyTo(keys, 0);
             old.FlagSegments.CopyTo(flags, 0);
             old.UpperSegments.CopyTo(upper, 0);
+            old.InDegreeSegments.CopyTo(inDegree, 0);
             for (int s = have; s < need; s++)
             {
                 vectors[s] = AllocZeroed((nuint)perSegment * (nuint)old.VectorStride * sizeof(float));
@@ -65,9 +67,10 @@ internal sealed unsafe class NodeStore : IDisposable
                 keys[s] = new ulong[perSegment];
                 flags[s] = new byte[perSegment];
                 upper[s] = new int[]?[perSegment];
+                inDegree[s] = new int[perSegment];
             }
 
-            _segments = new NodeSegments(old.Shift, old.VectorStride, old.Layer0Stride, vectors, layer0, keys, flags, upper);
+            _segments = new NodeSegments(old.Shift, old.VectorStride, old.Layer0Stride, vectors, layer0, keys, flags, upper, inDegree);
         }
     }
 
@@ -86,7 +89,7 @@ internal sealed unsafe class NodeStore : IDisposable
                 NativeMemory.AlignedFree((void*)p);
             }
 
-            _segments = new NodeSegments(s.Shift, s.VectorStride, s.Layer0Stride, [], [], [], [], []);
+            _segments = new NodeSegments(s.Shift, s.VectorStride, s.Layer0Stride, [], [], [], [], [], []);
             _nativeBytes = 0;
         }
     }

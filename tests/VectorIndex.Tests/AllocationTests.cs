@@ -1,0 +1,36 @@
+namespace VectorIndex.Tests;
+
+/// <summary>The Span overload of Search allocates nothing once the thread has searched before.</summary>
+public sealed class AllocationTests
+{
+    [Theory]
+    [InlineData(Metric.L2Squared, false)]
+    [InlineData(Metric.Cosine, false)]
+    [InlineData(Metric.InnerProduct, true)]
+    public void Span_search_allocates_nothing_per_query(Metric metric, bool filtered)
+    {
+        const int d = 40;
+        float[] data = TestData.Clustered(3_000, d, seed: 51);
+        using var index = new HnswIndex(new HnswOptions { Dimensions = d, Metric = metric });
+        index.AddRange(TestData.Keys(3_000), data);
+        var options = new SearchOptions { Ef = 100, Filter = filtered ? key => key % 2 == 0 : null };
+        var destination = new SearchResult[10];
+        float[] queries = TestData.Clustered(200, d, seed: 52);
+
+        for (int i = 0; i < 20; i++)
+        {
+            index.Search(TestData.Row(queries, d, i), destination, options);
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        int total = 0;
+        for (int i = 0; i < 200; i++)
+        {
+            total += index.Search(TestData.Row(queries, d, i), destination, options);
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        total.Should().Be(2_000);
+        allocated.Should().Be(0);
+    }
+}
