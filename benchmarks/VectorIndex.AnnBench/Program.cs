@@ -1,0 +1,91 @@
+using System.Globalization;
+using VectorIndex;
+using VectorIndex.AnnBench;
+
+// ann-benchmarks-style runner: build VectorIndex over a dataset, sweep ef, print recall / QPS / latency.
+//   dotnet run -c Release --project benchmarks/VectorIndex.AnnBench -- fashion-mnist
+//   dotnet run -c Release --project benchmarks/VectorIndex.AnnBench -- clustered --n 100000 --d 128
+//   dotnet run -c Release --project benchmarks/VectorIndex.AnnBench -- texmex --base sift_base.fvecs --query sift_query.fvecs --gt sift_groundtruth.ivecs
+// Options: --M 16 --efc 200 --threads 1,2 --ef 10,20,40,80,120,200,400 --k 10 --repeat 3 --metric L2Squared --cache benchmarks/data
+var args_ = new Args(args);
+string source = args_.Positional ?? "fashion-mnist";
+Metric metric = Enum.Parse<Metric>(args_.Get("metric", "L2Squared"), ignoreCase: true);
+int m = args_.Int("M", 16);
+int efc = args_.Int("efc", 200);
+int k = args_.Int("k", 10);
+int repeat = args_.Int("repeat", 3);
+int[] threads = args_.Ints("threads", "1,2");
+int[] efs = args_.Ints("ef", "10,20,40,80,120,200,400");
+string cache = args_.Get("cache", Path.Combine("benchmarks", "data"));
+
+Dataset data = source switch
+{
+    "fashion-mnist" => Dataset.FashionMnist(args_.Get("folder", "/usr/share/datasets/fashion-mnist")),
+    "texmex" => Dataset.Texmex(args_.Require("base"), args_.Require("query"), args_.Optional("gt")),
+    "uniform" or "clustered" => Dataset.Synthetic(source == "clustered", args_.Int("n", 100_000), args_.Int("queries", 1_000), args_.Int("d", 128), args_.Int("seed", 1)),
+    _ => throw new ArgumentException($"Unknown dataset '{source}': fashion-mnist, texmex, uniform or clustered."),
+};
+data = GroundTruth.Ensure(data, cache, metric);
+if (data.TruthK < k)
+{
+    throw new ArgumentException($"The ground truth has {data.TruthK} neighbours per query; k = {k} needs more.");
+}
+
+Console.WriteLine($"# {data.Name}: {data.BaseCount:N0} x {data.Dimensions}-d base, {data.QueryCount:N0} queries, {metric}, k = {k}");
+Console.WriteLine($"# VectorIndex M = {m}, EfConstruction = {efc}; {Environment.ProcessorCount} cores, .NET {Environment.Version}, " +
+                  $"Vector512 {(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "on" : "off")}");
+Console.WriteLine();
+
+var options = new HnswOptions { Dimensions = data.Dimensions, Metric = metric, M = m, EfConstruction = efc };
+var builds = new List<BuildResult>();
+var points = new List<SearchPoint>();
+HnswIndex? kept = null;
+foreach (int t in threads)
+{
+    (HnswIndex index, BuildResult build) = Runner.Build(data, options, t);
+    builds.Add(build);
+    Console.WriteLine($"build {t} thread(s): {build.Seconds:F2} s, {build.BytesPerVector:F0} bytes/vector " +
+                      $"({build.NativeBytes / 1048576.0:F1} MiB native + {build.ManagedBytes / 1048576.0:F1} MiB managed)");
+    if (kept is null)
+    {
+        kept = index; // the sweep runs on the first build (single-threaded by default: deterministic)
+    }
+    else
+    {
+        index.Dispose();
+    }
+}
+
+Console.WriteLine();
+Console.WriteLine("| library | ef | recall@" + k + " | QPS 1 thread | QPS all threads | mean us | p50 us | p99 us |");
+Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+foreach (int ef in efs)
+{
+    SearchPoint p = Runner.Sweep(data, kept!, ef, k, repeat);
+    points.Add(p);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"| {p.Library} | {p.Ef} | {p.Recall:F4} | {p.Qps:F0} | {p.QpsAllThreads:F0} | {p.MeanUs:F1} | {p.P50Us:F1} | {p.P99Us:F1} |"));
+}
+
+kept!.Dispose();
+
+/// <summary>Minimal "--name value" parsing.</summary>
+internal sealed class Args(string[] args)
+{
+    public string? Positional => args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : null;
+
+    public string? Optional(string name)
+    {
+        int i = Array.IndexOf(args, "--" + name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+
+    public string Get(string name, string fallback) => Optional(name) ?? fallback;
+
+    public string Require(string name) => Optional(name) ?? throw new ArgumentException($"--{name} is required.");
+
+    public int Int(string name, int fallback) => int.Parse(Get(name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+
+    public int[] Ints(string name, string fallback) =>
+        [.. Get(name, fallback).Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture))];
+}
