@@ -1,6 +1,7 @@
 using VectorIndex.Distance;
 using VectorIndex.Graph;
 using VectorIndex.Internal;
+using VectorIndex.Persistence;
 
 namespace VectorIndex;
 
@@ -15,13 +16,23 @@ namespace VectorIndex;
 /// Searches never block each other and never wait for a writer longer than the copy of one neighbour list.</para>
 /// <para>Bad input throws before anything changes: the index is left as it was.</para>
 /// </remarks>
-public sealed class HnswIndex : IDisposable
+public sealed partial class HnswIndex : IDisposable
 {
     private const int KeyStripes = 256;
 
     private readonly HnswGraph _graph;
-    private readonly Dictionary<ulong, int> _ids;
     private readonly Lock _idsLock = new();
+
+    // The live keys' nodes. A read-only (mapped) index builds it on first use, so opening stays fast.
+    private Dictionary<ulong, int>? _ids;
+    private int _count;
+
+    // Writers (Add, AddRange, Remove) hold it shared; Save holds it exclusively, so it stores a consistent snapshot
+    // while searches, which never take it, go on.
+    private readonly ReaderWriterLockSlim _writeGate = new(LockRecursionPolicy.SupportsRecursion);
+
+    // The memory-mapped file of a read-only index, released by Dispose.
+    private readonly IDisposable? _mapping;
 
     // Add and Remove of one key run under its stripe, so they are ordered per key; different keys run in parallel.
     private readonly Lock[] _keyStripes = CreateStripes();
@@ -43,6 +54,18 @@ public sealed class HnswIndex : IDisposable
         _ids = new Dictionary<ulong, int>(options.InitialCapacity);
     }
 
+    private HnswIndex(LoadedGraph loaded)
+    {
+        Options = loaded.Options;
+        _graph = loaded.Graph;
+        _ids = loaded.Ids;
+        _count = loaded.LiveCount;
+        _mapping = loaded.Mapping;
+    }
+
+    /// <summary>True for an index from <see cref="OpenReadOnly(string)"/>: searchable, but Add and Remove throw.</summary>
+    public bool IsReadOnly => _graph.Frozen;
+
     /// <summary>The options the index was created with.</summary>
     public HnswOptions Options { get; }
 
@@ -57,10 +80,7 @@ public sealed class HnswIndex : IDisposable
     {
         get
         {
-            lock (_idsLock)
-            {
-                return _ids.Count;
-            }
+            return Volatile.Read(ref _count);
         }
     }
 
@@ -79,6 +99,7 @@ public sealed class HnswIndex : IDisposable
         Enter();
         try
         {
+            ThrowIfReadOnly();
             VectorGuard.Check(vector, Dimensions, Metric, nameof(vector));
             AddValidated(key, vector);
         }
@@ -110,6 +131,7 @@ public sealed class HnswIndex : IDisposable
         Enter();
         try
         {
+            ThrowIfReadOnly();
             int dims = Dimensions;
             if ((long)keys.Length * dims != vectors.Length)
             {
@@ -156,17 +178,21 @@ public sealed class HnswIndex : IDisposable
     public bool Remove(ulong key)
     {
         Enter();
+        _writeGate.EnterReadLock();
         try
         {
+            ThrowIfReadOnly();
             lock (Stripe(key))
             {
                 int id;
                 lock (_idsLock)
                 {
-                    if (!_ids.Remove(key, out id))
+                    if (!_ids!.Remove(key, out id))
                     {
                         return false;
                     }
+
+                    _count--;
                 }
 
                 _graph.SetDeleted(id, true);
@@ -175,6 +201,7 @@ public sealed class HnswIndex : IDisposable
         }
         finally
         {
+            _writeGate.ExitReadLock();
             Exit();
         }
     }
@@ -186,9 +213,10 @@ public sealed class HnswIndex : IDisposable
         Enter();
         try
         {
+            Dictionary<ulong, int> ids = Ids();
             lock (_idsLock)
             {
-                return _ids.ContainsKey(key);
+                return ids.ContainsKey(key);
             }
         }
         finally
@@ -217,9 +245,10 @@ public sealed class HnswIndex : IDisposable
             lock (Stripe(key))
             {
                 int id;
+                Dictionary<ulong, int> ids = Ids();
                 lock (_idsLock)
                 {
-                    if (!_ids.TryGetValue(key, out id))
+                    if (!ids.TryGetValue(key, out id))
                     {
                         return false;
                     }
@@ -325,12 +354,14 @@ public sealed class HnswIndex : IDisposable
         }
 
         _graph.Dispose();
+        _mapping?.Dispose();
     }
 
     /// <summary>Stores a new node for the vector, links it, then makes it the key's live node in one step.</summary>
     private void AddValidated(ulong key, ReadOnlySpan<float> vector)
     {
         SearchScratch scratch = _graph.RentScratch();
+        _writeGate.EnterReadLock();
         try
         {
             VectorGuard.CopyForMetric(vector, scratch.Query, Metric);
@@ -343,8 +374,12 @@ public sealed class HnswIndex : IDisposable
                 int previous;
                 lock (_idsLock)
                 {
-                    previous = _ids.TryGetValue(key, out int old) ? old : -1;
+                    previous = _ids!.TryGetValue(key, out int old) ? old : -1;
                     _ids[key] = id;
+                    if (previous < 0)
+                    {
+                        _count++;
+                    }
                 }
 
                 if (previous >= 0)
@@ -357,7 +392,45 @@ public sealed class HnswIndex : IDisposable
         }
         finally
         {
+            _writeGate.ExitReadLock();
             _graph.ReturnScratch(scratch);
+        }
+    }
+
+    /// <summary>The key map; a read-only index builds it on first use (opening a mapped file stays fast).</summary>
+    private Dictionary<ulong, int> Ids()
+    {
+        Dictionary<ulong, int>? ids = Volatile.Read(ref _ids);
+        if (ids is not null)
+        {
+            return ids;
+        }
+
+        lock (_idsLock)
+        {
+            if (_ids is null)
+            {
+                int n = _graph.NodeCount;
+                var keys = new ulong[n];
+                var flags = new byte[n];
+                for (int id = 0; id < n; id++)
+                {
+                    keys[id] = _graph.KeyOf(id);
+                    flags[id] = _graph.IsDeleted(id) ? Storage.NodeFlags.Deleted : (byte)0;
+                }
+
+                Volatile.Write(ref _ids, IndexReader.LiveKeys(keys, flags, n));
+            }
+
+            return _ids;
+        }
+    }
+
+    private void ThrowIfReadOnly()
+    {
+        if (_graph.Frozen)
+        {
+            throw new InvalidOperationException("This index was opened read-only (OpenReadOnly); load it with Load to add or remove vectors.");
         }
     }
 

@@ -44,6 +44,11 @@ public sealed class PublicApiTests
             "  bool TryGetVector(ulong key, Span<float> destination)",
             "  IReadOnlyList<SearchResult> Search(ReadOnlySpan<float> query, int k, SearchOptions options = null)",
             "  int Search(ReadOnlySpan<float> query, Span<SearchResult> destination, SearchOptions options = null)",
+            "  void Save(string path)",
+            "  void Save(Stream stream)",
+            "  static HnswIndex Load(string path)",
+            "  static HnswIndex Load(Stream stream)",
+            "  static HnswIndex OpenReadOnly(string path)",
         ];
         foreach (string line in contract)
         {

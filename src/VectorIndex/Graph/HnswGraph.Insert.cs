@@ -108,7 +108,7 @@ internal sealed unsafe partial class HnswGraph
         int count = found;
         for (int i = 0; i < found; i++)
         {
-            int linkCount = LinkRecord.Read(ref Record(segments, buffers.Candidates[i].Id, level), level == 0 ? M0 : M, scratch.Links);
+            int linkCount = ReadLinks(segments, buffers.Candidates[i].Id, level, scratch.Links);
             for (int j = 0; j < linkCount; j++)
             {
                 int a = scratch.Links[j];

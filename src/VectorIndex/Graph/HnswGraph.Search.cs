@@ -132,7 +132,7 @@ internal sealed unsafe partial class HnswGraph
         BinaryHeap<FurthestFirst> results = scratch.Results;
         VisitedSet visited = scratch.Visited;
         int[] links = scratch.Links;
-        int capacity = level == 0 ? M0 : M;
+        int limit = visited.Limit;
 
         while (candidates.Count > 0)
         {
@@ -142,8 +142,10 @@ internal sealed unsafe partial class HnswGraph
                 break;
             }
 
-            int count = LinkRecord.Read(ref Record(segments, c.Id, level), capacity, links);
-            if (count > 0)
+            int count = ReadLinks(segments, c.Id, level, links);
+            // Ids at or past the limit (nodes newer than this search, or garbage in an unverified mapped file) have
+            // no storage in this snapshot: never touched, not even by a prefetch.
+            if (count > 0 && (uint)links[0] < (uint)limit)
             {
                 Prefetch(segments.Vector(links[0]));
             }
@@ -151,7 +153,7 @@ internal sealed unsafe partial class HnswGraph
             for (int j = 0; j < count; j++)
             {
                 int e = links[j];
-                if (j + 1 < count)
+                if (j + 1 < count && (uint)links[j + 1] < (uint)limit)
                 {
                     Prefetch(segments.Vector(links[j + 1]));
                 }
@@ -186,7 +188,7 @@ internal sealed unsafe partial class HnswGraph
         while (moved)
         {
             moved = false;
-            int count = LinkRecord.Read(ref Record(segments, current.Id, level), M, links);
+            int count = ReadLinks(segments, current.Id, level, links);
             for (int j = 0; j < count; j++)
             {
                 int e = links[j];

@@ -33,9 +33,19 @@ internal sealed unsafe partial class HnswGraph : IDisposable
     private int _nodeCount;
 
     public HnswGraph(HnswOptions options)
+        : this(options, null, 0, -1, (ulong)(uint)options.Seed, frozen: false)
+    {
+    }
+
+    /// <summary>
+    /// A graph over existing storage (a loaded or memory-mapped file): <paramref name="nodeCount"/> nodes already
+    /// linked, the packed <paramref name="entry"/> and the level generator's saved state. A frozen graph is
+    /// read-only: no writer exists, so its link reads skip the seqlock (a corrupted version word cannot hang them).
+    /// </summary>
+    public HnswGraph(HnswOptions options, NodeStore? store, int nodeCount, long entry, ulong levelState, bool frozen)
     {
         Dimensions = options.Dimensions;
-        PaddedDimensions = (Dimensions + PaddingFloats - 1) / PaddingFloats * PaddingFloats;
+        PaddedDimensions = PaddedLength(Dimensions);
         UsesL2 = options.Metric == Metric.L2Squared;
         M = options.M;
         M0 = 2 * options.M;
@@ -43,11 +53,32 @@ internal sealed unsafe partial class HnswGraph : IDisposable
         Selection = options.NeighborSelection;
         ExtendCandidates = options.ExtendCandidates;
         KeepPrunedConnections = options.KeepPrunedConnections;
-        _upperStride = LinkRecord.HeaderInts + M;
-        _store = new NodeStore(PaddedDimensions, LinkRecord.HeaderInts + M0, options.InitialCapacity);
-        _levels = new LevelGenerator(M, (ulong)(uint)options.Seed);
+        Frozen = frozen;
+        _upperStride = UpperStride(M);
+        _store = store ?? new NodeStore(PaddedDimensions, Layer0Stride(M), options.InitialCapacity);
+        _nodeCount = nodeCount;
+        _entry = entry;
+        _levels = new LevelGenerator(M, levelState);
         _scratch = new ScratchPool(() => new SearchScratch(PaddedDimensions, M0, Math.Max(EfConstruction, options.EfSearch)));
     }
+
+    /// <summary>Floats per stored vector: the dimensions rounded up to <see cref="PaddingFloats"/>.</summary>
+    public static int PaddedLength(int dimensions) => (int)(((long)dimensions + PaddingFloats - 1) / PaddingFloats * PaddingFloats);
+
+    /// <summary>Ints per layer-0 record: the header and M0 = 2M links.</summary>
+    public static int Layer0Stride(int m) => LinkRecord.HeaderInts + (2 * m);
+
+    /// <summary>Ints per upper-layer record: the header and M links.</summary>
+    public static int UpperStride(int m) => LinkRecord.HeaderInts + m;
+
+    /// <summary>Read-only (memory-mapped): nothing may be added, link reads need no synchronisation.</summary>
+    public bool Frozen { get; }
+
+    /// <summary>The entry point and top level, packed as <c>(level &lt;&lt; 32) | id</c>; -1 when empty.</summary>
+    public long PackedEntry => Volatile.Read(ref _entry);
+
+    /// <summary>The level generator's position, saved so a loaded index draws the levels the original would have.</summary>
+    public ulong LevelState => _levels.State;
 
     public int Dimensions { get; }
 
@@ -102,8 +133,25 @@ internal sealed unsafe partial class HnswGraph : IDisposable
     public ReadOnlySpan<float> VectorOf(int id) => new(Segments.Vector(id), Dimensions);
 
     /// <summary>Copies the node's neighbour list on <paramref name="level"/> (0..its level) into <paramref name="destination"/>.</summary>
-    public int ReadLinks(int id, int level, Span<int> destination) =>
-        LinkRecord.Read(ref Record(Segments, id, level), level == 0 ? M0 : M, destination);
+    public int ReadLinks(int id, int level, Span<int> destination) => ReadLinks(Segments, id, level, destination);
+
+    /// <summary>
+    /// Recounts every node's layer-0 in-degree from the lists (after loading a file, which does not store them).
+    /// </summary>
+    public void RecountInDegrees()
+    {
+        NodeSegments s = Segments;
+        int n = NodeCount;
+        Span<int> links = new int[M0];
+        for (int id = 0; id < n; id++)
+        {
+            int count = ReadLinks(s, id, 0, links);
+            foreach (int e in links[..count])
+            {
+                s.InDegree(e)++;
+            }
+        }
+    }
 
     /// <summary>
     /// Allocates a node for <paramref name="paddedVector"/> (already normalised for cosine and zero-padded to
@@ -153,6 +201,13 @@ internal sealed unsafe partial class HnswGraph : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ref int Record(NodeSegments segments, int id, int level) =>
         ref level == 0 ? ref *segments.Layer0Record(id) : ref segments.Upper(id)![(level - 1) * _upperStride];
+
+    /// <summary>Copies a neighbour list: through the seqlock, or plainly when the graph is frozen (no writer exists).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int ReadLinks(NodeSegments segments, int id, int level, Span<int> destination) =>
+        Frozen
+            ? LinkRecord.ReadFrozen(ref Record(segments, id, level), level == 0 ? M0 : M, destination)
+            : LinkRecord.Read(ref Record(segments, id, level), level == 0 ? M0 : M, destination);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private float Distance<TDistance>(float* a, float* b)

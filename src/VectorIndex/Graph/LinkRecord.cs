@@ -49,6 +49,23 @@ internal static class LinkRecord
         }
     }
 
+    /// <summary>Copies the list of a record nobody writes (a read-only, memory-mapped graph): no version check, no retry.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int ReadFrozen(ref int record, int capacity, Span<int> destination)
+    {
+        int count = Unsafe.Add(ref record, 1);
+        if ((uint)count > (uint)capacity)
+        {
+            count = capacity;
+        }
+
+        Unsafe.CopyBlockUnaligned(
+            ref Unsafe.As<int, byte>(ref destination[0]),
+            ref Unsafe.As<int, byte>(ref Unsafe.Add(ref record, HeaderInts)),
+            (uint)count * sizeof(int));
+        return count;
+    }
+
     public static void Lock(ref int record)
     {
         var spin = default(SpinWait);

@@ -10,6 +10,9 @@ internal sealed class VisitedSet
     private uint _epoch;
     private int _limit;
 
+    /// <summary>The node count given to <see cref="Reset"/>: ids at or above it are never visited.</summary>
+    public int Limit => _limit;
+
     /// <summary>Starts a new search over nodes 0..<paramref name="nodeCount"/>-1.</summary>
     public void Reset(int nodeCount)
     {

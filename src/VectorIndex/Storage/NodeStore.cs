@@ -15,13 +15,58 @@ internal sealed unsafe class NodeStore : IDisposable
     private volatile NodeSegments _segments;
     private long _nativeBytes;
 
+    // False when the vectors and layer-0 records live in memory someone else owns (a mapped file): never freed here.
+    private readonly bool _ownsMemory = true;
+
     public NodeStore(int vectorStride, int layer0Stride, int initialCapacity)
     {
-        // Segments of about 4 MiB of vectors: small enough for small indexes, large enough to be few.
-        int perSegment = Math.Clamp((int)Math.Min(int.MaxValue, (4L << 20) / (vectorStride * sizeof(float))), 256, 1 << 16);
-        int shift = 31 - int.LeadingZeroCount(perSegment);
-        _segments = new NodeSegments(shift, vectorStride, layer0Stride, [], [], [], [], [], []);
+        _segments = new NodeSegments(SegmentShift(vectorStride), vectorStride, layer0Stride, [], [], [], [], [], []);
         EnsureCapacity(initialCapacity);
+    }
+
+    private NodeStore(NodeSegments segments)
+    {
+        _segments = segments;
+        _ownsMemory = false;
+    }
+
+    /// <summary>
+    /// Storage whose vectors and layer-0 records stay where they are, in one contiguous run each (a memory-mapped
+    /// file), and whose small per-node arrays are the given ones. It cannot grow.
+    /// </summary>
+    public static NodeStore OverExternal(
+        int vectorStride, int layer0Stride, byte* vectors, byte* layer0, int count, ulong[] keys, byte[] flags, int[]?[] upper)
+    {
+        int shift = SegmentShift(vectorStride);
+        int perSegment = 1 << shift;
+        int segmentCount = (int)(((long)count + perSegment - 1) >> shift);
+        var vectorSegments = new nint[segmentCount];
+        var layer0Segments = new nint[segmentCount];
+        var keySegments = new ulong[segmentCount][];
+        var flagSegments = new byte[segmentCount][];
+        var upperSegments = new int[]?[segmentCount][];
+        var inDegree = new int[segmentCount][];
+        for (int seg = 0; seg < segmentCount; seg++)
+        {
+            int first = seg << shift;
+            int n = Math.Min(perSegment, count - first);
+            vectorSegments[seg] = (nint)(vectors + ((long)first * vectorStride * sizeof(float)));
+            layer0Segments[seg] = (nint)(layer0 + ((long)first * layer0Stride * sizeof(int)));
+            keySegments[seg] = keys.AsSpan(first, n).ToArray();
+            flagSegments[seg] = flags.AsSpan(first, n).ToArray();
+            upperSegments[seg] = upper.AsSpan(first, n).ToArray();
+            inDegree[seg] = new int[n];
+        }
+
+        return new NodeStore(new NodeSegments(
+            shift, vectorStride, layer0Stride, vectorSegments, layer0Segments, keySegments, flagSegments, upperSegments, inDegree));
+    }
+
+    // Segments of about 4 MiB of vectors: small enough for small indexes, large enough to be few.
+    private static int SegmentShift(int vectorStride)
+    {
+        int perSegment = Math.Clamp((int)Math.Min(int.MaxValue, (4L << 20) / ((long)vectorStride * sizeof(float))), 256, 1 << 16);
+        return 31 - int.LeadingZeroCount(perSegment);
     }
 
     public NodeSegments Segments => _segments;
@@ -35,6 +80,11 @@ internal sealed unsafe class NodeStore : IDisposable
         if (count <= _segments.Capacity)
         {
             return;
+        }
+
+        if (!_ownsMemory)
+        {
+            throw new InvalidOperationException("A memory-mapped index cannot grow.");
         }
 
         lock (_growLock)
@@ -79,6 +129,12 @@ internal sealed unsafe class NodeStore : IDisposable
         lock (_growLock)
         {
             NodeSegments s = _segments;
+            if (!_ownsMemory)
+            {
+                _segments = new NodeSegments(s.Shift, s.VectorStride, s.Layer0Stride, [], [], [], [], [], []);
+                return;
+            }
+
             foreach (nint p in s.Vectors)
             {
                 NativeMemory.AlignedFree((void*)p);

@@ -1,0 +1,156 @@
+using VectorIndex.Persistence;
+
+namespace VectorIndex;
+
+/// <summary>Save, load and memory-mapped open (the format is docs/file-format.md).</summary>
+public sealed partial class HnswIndex
+{
+    /// <summary>
+    /// Saves the index to <paramref name="path"/> atomically: it writes a temporary file in the same folder, flushes
+    /// it to disk, then renames it over the target. A crash or an exception midway leaves any old file as it was, and
+    /// no temporary file stays behind. Readers that have the old file open keep reading the old bytes.
+    /// </summary>
+    /// <remarks>Adds and removes wait while the index is written (a consistent snapshot); searches go on.</remarks>
+    /// <exception cref="IOException">The file cannot be written.</exception>
+    /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
+    public void Save(string path) => SaveToFile(path, null, CancellationToken.None);
+
+    /// <summary>Writes the index to <paramref name="stream"/> (any writable stream; it is not closed).</summary>
+    /// <remarks>Adds and removes wait while the index is written (a consistent snapshot); searches go on.</remarks>
+    /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
+    public void Save(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        WriteTo(stream, null, CancellationToken.None);
+    }
+
+    /// <summary>As <see cref="Save(string)"/>, on the thread pool, with progress in bytes written and cancellation (the old file stays).</summary>
+    /// <exception cref="OperationCanceledException">Cancelled; no file was changed.</exception>
+    public Task SaveAsync(string path, IProgress<long>? progress = null, CancellationToken cancellationToken = default) =>
+        Task.Run(() => SaveToFile(path, progress, cancellationToken), cancellationToken);
+
+    /// <summary>As <see cref="Save(Stream)"/>, on the thread pool, with progress in bytes written and cancellation.</summary>
+    public Task SaveAsync(Stream stream, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        return Task.Run(() => WriteTo(stream, progress, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>Loads an index saved by <see cref="Save(string)"/> into memory; it answers every query as the saved one did and accepts adds and removes.</summary>
+    /// <exception cref="InvalidDataException">The file is truncated, corrupted, of another format or of a newer format version; the message says what.</exception>
+    /// <exception cref="IOException">The file cannot be read.</exception>
+    public static HnswIndex Load(string path)
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
+        return ReadFrom(file, null, CancellationToken.None);
+    }
+
+    /// <summary>Loads an index written by <see cref="Save(Stream)"/>, reading from the stream's position. The stream is not closed.</summary>
+    /// <exception cref="InvalidDataException">The data is truncated, corrupted, of another format or of a newer format version; the message says what.</exception>
+    public static HnswIndex Load(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        return ReadFrom(stream, null, CancellationToken.None);
+    }
+
+    /// <summary>As <see cref="Load(string)"/>, on the thread pool, with progress in bytes read and cancellation.</summary>
+    public static Task<HnswIndex> LoadAsync(string path, IProgress<long>? progress = null, CancellationToken cancellationToken = default) =>
+        Task.Run(
+            () =>
+            {
+                using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
+                return ReadFrom(file, progress, cancellationToken);
+            },
+            cancellationToken);
+
+    /// <summary>As <see cref="Load(Stream)"/>, on the thread pool, with progress in bytes read and cancellation.</summary>
+    public static Task<HnswIndex> LoadAsync(Stream stream, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        return Task.Run(() => ReadFrom(stream, progress, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>
+    /// Opens a saved index read-only by mapping the file into memory: vectors and links are searched in place, not
+    /// read, so opening takes milliseconds whatever the size, and the OS pages the file in as searches touch it.
+    /// The checksums of the whole file are verified first (one pass over it); see <see cref="OpenReadOnly(string, bool)"/>
+    /// to skip that. Add and Remove throw <see cref="InvalidOperationException"/>. Dispose the index to unmap the file.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file is truncated, corrupted, of another format or of a newer format version.</exception>
+    /// <exception cref="IOException">The file cannot be opened.</exception>
+    public static HnswIndex OpenReadOnly(string path) => OpenReadOnly(path, verifyChecksums: true);
+
+    /// <summary>
+    /// As <see cref="OpenReadOnly(string)"/>; with <paramref name="verifyChecksums"/> false, the vectors and layer-0
+    /// links are neither checksummed nor checked at open (the header, keys, levels and upper layers always are).
+    /// A corrupted file then gives wrong results, never a crash: searches bound every link by the node count.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file is truncated, corrupted, of another format or of a newer format version.</exception>
+    /// <exception cref="IOException">The file cannot be opened.</exception>
+    public static HnswIndex OpenReadOnly(string path, bool verifyChecksums)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return new(Guard(() => IndexReader.Map(path, verifyChecksums)));
+    }
+
+    private void SaveToFile(string path, IProgress<long>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string full = Path.GetFullPath(path);
+        string temporary = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+            {
+                WriteTo(file, progress, cancellationToken);
+                file.Flush(flushToDisk: true);
+            }
+
+            File.Move(temporary, full, overwrite: true);
+        }
+        catch
+        {
+            try
+            {
+                File.Delete(temporary);
+            }
+            catch (IOException)
+            {
+                // The original exception matters more; the temporary file has a unique, hidden name.
+            }
+
+            throw;
+        }
+    }
+
+    private void WriteTo(Stream stream, IProgress<long>? progress, CancellationToken cancellationToken)
+    {
+        Enter();
+        _writeGate.EnterWriteLock();
+        try
+        {
+            IndexWriter.Write(_graph, Options, Count, stream, progress, cancellationToken);
+        }
+        finally
+        {
+            _writeGate.ExitWriteLock();
+            Exit();
+        }
+    }
+
+    private static HnswIndex ReadFrom(Stream stream, IProgress<long>? progress, CancellationToken cancellationToken) =>
+        new(Guard(() => IndexReader.Read(stream, progress, cancellationToken)));
+
+    /// <summary>Whatever a hostile input provokes in the reader surfaces as <see cref="InvalidDataException"/>.</summary>
+    private static LoadedGraph Guard(Func<LoadedGraph> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception e) when (e is not (InvalidDataException or IOException or OperationCanceledException or UnauthorizedAccessException))
+        {
+            throw new InvalidDataException($"Not a valid VectorIndex index: {e.Message}", e);
+        }
+    }
+}

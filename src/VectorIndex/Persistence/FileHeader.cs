@@ -1,0 +1,253 @@
+using System.Buffers.Binary;
+using VectorIndex.Graph;
+using VectorIndex.Internal;
+
+namespace VectorIndex.Persistence;
+
+/// <summary>The sections of an index file, in file order (see docs/file-format.md).</summary>
+internal enum Section
+{
+    Keys,
+    Flags,
+    Vectors,
+    Layer0,
+    Upper,
+    FreeSlots,
+}
+
+/// <summary>Where one section lies in the file, and its CRC-32C.</summary>
+internal readonly record struct SectionInfo(long Offset, long Length, uint Crc);
+
+/// <summary>
+/// The fixed 256-byte header of an index file: magic, format version, the options, counts, entry point, the level
+/// generator's state, the section table, and a CRC-32C over all of it. <see cref="Parse"/> checks every field
+/// against the others and against the file length before anything is allocated.
+/// </summary>
+internal sealed record FileHeader
+{
+    public const int Length = 256;
+    public const int Alignment = 64;
+    public const uint CurrentVersion = 1;
+    public const int SectionCount = 6;
+    private const int SectionTableOffset = 80;
+    private const int SectionEntryLength = 24;
+    private const int CrcOffset = SectionTableOffset + (SectionCount * SectionEntryLength);
+
+    /// <summary>"VIDXHNSW": identifies the format.</summary>
+    public static ReadOnlySpan<byte> Magic => "VIDXHNSW"u8;
+
+    public required HnswOptions Options { get; init; }
+
+    public required int NodeCount { get; init; }
+
+    public required int LiveCount { get; init; }
+
+    /// <summary>(level &lt;&lt; 32) | id, or -1 when the graph is empty.</summary>
+    public required long Entry { get; init; }
+
+    public required ulong LevelState { get; init; }
+
+    public required SectionInfo[] Sections { get; init; }
+
+    public int PaddedDimensions => HnswGraph.PaddedLength(Options.Dimensions);
+
+    public int EntryId => (int)Entry;
+
+    public int MaxLevel => (int)(Entry >> 32);
+
+    public SectionInfo this[Section s] => Sections[(int)s];
+
+    /// <summary>The end of the last section: the whole file's length.</summary>
+    public long FileLength => Sections[^1].Offset + Sections[^1].Length;
+
+    /// <summary>The lengths every section must have, given the counts (the upper section needs the levels: -1 here).</summary>
+    public static long[] ExpectedLengths(HnswOptions options, int nodeCount, long upperInts, int freeSlots) =>
+    [
+        (long)nodeCount * sizeof(ulong),
+        nodeCount,
+        (long)nodeCount * HnswGraph.PaddedLength(options.Dimensions) * sizeof(float),
+        (long)nodeCount * HnswGraph.Layer0Stride(options.M) * sizeof(int),
+        upperInts * sizeof(int),
+        (long)freeSlots * sizeof(int),
+    ];
+
+    /// <summary>Lays the sections out one after another from the end of the header, each 64-byte aligned.</summary>
+    public static SectionInfo[] Layout(ReadOnlySpan<long> lengths, ReadOnlySpan<uint> crcs)
+    {
+        var sections = new SectionInfo[SectionCount];
+        long offset = Length;
+        for (int i = 0; i < SectionCount; i++)
+        {
+            sections[i] = new SectionInfo(offset, lengths[i], crcs[i]);
+            offset = Align(offset + lengths[i]);
+        }
+
+        return sections;
+    }
+
+    public static long Align(long offset) => (offset + Alignment - 1) / Alignment * Alignment;
+
+    public void Write(Span<byte> destination)
+    {
+        destination[..Length].Clear();
+        Magic.CopyTo(destination);
+        BinaryPrimitives.WriteUInt32LittleEndian(destination[8..], CurrentVersion);
+        BinaryPrimitives.WriteUInt32LittleEndian(destination[12..], Length);
+        BinaryPrimitives.WriteInt32LittleEndian(destination[16..], Options.Dimensions);
+        BinaryPrimitives.WriteInt32LittleEndian(destination[20..], PaddedDimensions);
+        BinaryPrimitives.WriteInt32LittleEndian(destination[24..], (int)Options.Metric);
+        BinaryPrimitives.WriteInt32LittleEndian(destination[28..], Options.M);
+        BinaryPrimitives.WriteInt32LittleEndian(destination[32..], Options.EfConstruction);
+        BinaryPrimitives.WriteInt32LittleEndian(destination[36..], Options.EfSearch);
+        BinaryPrimitives.WriteInt32LittleEndian(destination[40..], Options.Seed);
+        BinaryPrimitives.WriteInt32LittleEndian(destination[44..], (int)Options.NeighborSelection);
+        BinaryPrimitives.WriteInt32LittleEndian(destination[48..], (Options.ExtendCandidates ? 1 : 0) | (Options.KeepPrunedConnections ? 2 : 0));
+        BinaryPrimitives.WriteInt32LittleEndian(destination[52..], NodeCount);
+        BinaryPrimitives.WriteInt32LittleEndian(destination[56..], LiveCount);
+        BinaryPrimitives.WriteInt64LittleEndian(destination[60..], Entry);
+        BinaryPrimitives.WriteInt32LittleEndian(destination[68..], SectionCount);
+        BinaryPrimitives.WriteUInt64LittleEndian(destination[72..], LevelState);
+        for (int i = 0; i < SectionCount; i++)
+        {
+            Span<byte> entry = destination[(SectionTableOffset + (i * SectionEntryLength))..];
+            BinaryPrimitives.WriteInt64LittleEndian(entry, Sections[i].Offset);
+            BinaryPrimitives.WriteInt64LittleEndian(entry[8..], Sections[i].Length);
+            BinaryPrimitives.WriteUInt32LittleEndian(entry[16..], Sections[i].Crc);
+        }
+
+        BinaryPrimitives.WriteUInt32LittleEndian(destination[CrcOffset..], Crc32C.Compute(destination[..CrcOffset]));
+    }
+
+    /// <summary>
+    /// Reads and checks a header. <paramref name="fileLength"/> is the length of the whole input; every section must
+    /// lie inside it, so no later allocation can exceed what the input holds.
+    /// </summary>
+    /// <exception cref="InvalidDataException">Anything is wrong; the message says what.</exception>
+    public static FileHeader Parse(ReadOnlySpan<byte> header, long fileLength)
+    {
+        if (header.Length < Length || fileLength < Length)
+        {
+            throw Invalid($"the input is {fileLength} bytes, shorter than the {Length}-byte header of a VectorIndex file");
+        }
+
+        if (!header.StartsWith(Magic))
+        {
+            throw Invalid("it does not start with the VectorIndex magic \"VIDXHNSW\": not a VectorIndex index file");
+        }
+
+        uint version = BinaryPrimitives.ReadUInt32LittleEndian(header[8..]);
+        if (version > CurrentVersion)
+        {
+            throw Invalid($"its format version is {version}, newer than the versions this library reads (up to {CurrentVersion}); update VectorIndex");
+        }
+
+        if (version == 0)
+        {
+            throw Invalid("its format version is 0, which does not exist");
+        }
+
+        uint crc = BinaryPrimitives.ReadUInt32LittleEndian(header[CrcOffset..]);
+        if (crc != Crc32C.Compute(header[..CrcOffset]))
+        {
+            throw Invalid("the header checksum does not match: the header is corrupted");
+        }
+
+        if (BinaryPrimitives.ReadUInt32LittleEndian(header[12..]) != Length || BinaryPrimitives.ReadInt32LittleEndian(header[68..]) != SectionCount)
+        {
+            throw Invalid("the header length or section count is not the one of format version 1");
+        }
+
+        int flags = BinaryPrimitives.ReadInt32LittleEndian(header[48..]);
+        HnswOptions options;
+        try
+        {
+            options = new HnswOptions
+            {
+                Dimensions = BinaryPrimitives.ReadInt32LittleEndian(header[16..]),
+                Metric = (Metric)BinaryPrimitives.ReadInt32LittleEndian(header[24..]),
+                M = BinaryPrimitives.ReadInt32LittleEndian(header[28..]),
+                EfConstruction = BinaryPrimitives.ReadInt32LittleEndian(header[32..]),
+                EfSearch = BinaryPrimitives.ReadInt32LittleEndian(header[36..]),
+                Seed = BinaryPrimitives.ReadInt32LittleEndian(header[40..]),
+                NeighborSelection = (NeighborSelection)BinaryPrimitives.ReadInt32LittleEndian(header[44..]),
+                ExtendCandidates = (flags & 1) != 0,
+                KeepPrunedConnections = (flags & 2) != 0,
+            };
+            options.Validate();
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            throw Invalid($"the stored options are out of range ({e.ParamName})");
+        }
+
+        if ((flags & ~3) != 0 || BinaryPrimitives.ReadInt32LittleEndian(header[20..]) != HnswGraph.PaddedLength(options.Dimensions))
+        {
+            throw Invalid("unknown option flags or a padded dimension count that does not match the dimensions");
+        }
+
+        int nodeCount = BinaryPrimitives.ReadInt32LittleEndian(header[52..]);
+        int liveCount = BinaryPrimitives.ReadInt32LittleEndian(header[56..]);
+        long entry = BinaryPrimitives.ReadInt64LittleEndian(header[60..]);
+        if (nodeCount < 0 || liveCount < 0 || liveCount > nodeCount)
+        {
+            throw Invalid($"the counts are inconsistent ({nodeCount} nodes, {liveCount} live)");
+        }
+
+        int entryId = (int)entry;
+        int maxLevel = (int)(entry >> 32);
+        bool entryValid = nodeCount == 0
+            ? entry == -1
+            : entryId >= 0 && entryId < nodeCount && maxLevel >= 0 && maxLevel <= LevelGenerator.MaxLevel;
+        if (!entryValid)
+        {
+            throw Invalid($"the entry point (node {entryId}, level {maxLevel}) is outside the graph of {nodeCount} nodes");
+        }
+
+        var sections = new SectionInfo[SectionCount];
+        long expectedOffset = Length;
+        long[] lengths = ExpectedLengths(options, nodeCount, upperInts: -1, freeSlots: 0);
+        for (int i = 0; i < SectionCount; i++)
+        {
+            ReadOnlySpan<byte> e = header[(SectionTableOffset + (i * SectionEntryLength))..];
+            var s = new SectionInfo(
+                BinaryPrimitives.ReadInt64LittleEndian(e),
+                BinaryPrimitives.ReadInt64LittleEndian(e[8..]),
+                BinaryPrimitives.ReadUInt32LittleEndian(e[16..]));
+            if (s.Offset != expectedOffset || s.Length < 0 || s.Length > fileLength - s.Offset)
+            {
+                throw Invalid($"section {(Section)i} (offset {s.Offset}, {s.Length} bytes) does not lie where it must inside the {fileLength}-byte input");
+            }
+
+            bool lengthOk = (Section)i switch
+            {
+                Section.Upper => s.Length % (HnswGraph.UpperStride(options.M) * sizeof(int)) == 0,
+                Section.FreeSlots => s.Length % sizeof(int) == 0 && s.Length / sizeof(int) <= nodeCount,
+                _ => s.Length == lengths[i],
+            };
+            if (!lengthOk)
+            {
+                throw Invalid($"section {(Section)i} has {s.Length} bytes, which does not match {nodeCount} nodes");
+            }
+
+            sections[i] = s;
+            expectedOffset = Align(s.Offset + s.Length);
+        }
+
+        if (sections[^1].Offset + sections[^1].Length > fileLength)
+        {
+            throw Invalid("the input is truncated");
+        }
+
+        return new FileHeader
+        {
+            Options = options,
+            NodeCount = nodeCount,
+            LiveCount = liveCount,
+            Entry = entry,
+            LevelState = BinaryPrimitives.ReadUInt64LittleEndian(header[72..]),
+            Sections = sections,
+        };
+    }
+
+    public static InvalidDataException Invalid(string what) => new($"Not a valid VectorIndex index: {what}.");
+}
