@@ -146,7 +146,7 @@ public sealed class BruteForceIndex : IDisposable
     /// <summary>The exact <paramref name="k"/> nearest vectors to <paramref name="query"/>, nearest first.</summary>
     /// <param name="query">Exactly <see cref="Dimensions"/> finite floats (non-zero for <see cref="Metric.Cosine"/>).</param>
     /// <param name="k">How many results; at least 1.</param>
-    /// <param name="options">Only <see cref="SearchOptions.Filter"/> applies (the scan is exact, so there is no ef).</param>
+    /// <param name="options">Only <see cref="SearchOptions.Filter"/> and <see cref="SearchOptions.AllowedKeys"/> apply (the scan is exact, so there is no ef).</param>
     /// <exception cref="ArgumentException">The query has the wrong length, a NaN or infinity, or is all zeros under cosine.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="k"/> &lt; 1.</exception>
     /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
@@ -177,11 +177,11 @@ public sealed class BruteForceIndex : IDisposable
             var heap = new BinaryHeap<FurthestFirst>(destination.Length + 1);
             if (Metric == Metric.L2Squared)
             {
-                Scan<L2SquaredDistance>(normalised, options?.Filter, heap, destination.Length);
+                Scan<L2SquaredDistance>(normalised, options is { Filters: true } ? options : null, heap, destination.Length);
             }
             else
             {
-                Scan<InnerProductDistance>(normalised, options?.Filter, heap, destination.Length);
+                Scan<InnerProductDistance>(normalised, options is { Filters: true } ? options : null, heap, destination.Length);
             }
 
             int found = heap.DrainNearestFirst(destination);
@@ -216,14 +216,14 @@ public sealed class BruteForceIndex : IDisposable
         }
     }
 
-    private void Scan<TDistance>(float[] query, Func<ulong, bool>? filter, BinaryHeap<FurthestFirst> heap, int k)
+    private void Scan<TDistance>(float[] query, SearchOptions? filter, BinaryHeap<FurthestFirst> heap, int k)
         where TDistance : struct, IDistance
     {
         int dims = Dimensions;
         ref float q = ref query[0];
         for (int row = 0; row < _count; row++)
         {
-            if (filter is not null && !filter(_keys[row]))
+            if (filter is not null && !filter.Accepts(_keys[row]))
             {
                 continue;
             }

@@ -20,12 +20,27 @@ public sealed partial class HnswIndex : IDisposable
 {
     private const int KeyStripes = 256;
 
+    // The filtered-search cost model (see ChoosePlan): distances a graph walk computes per unit of ef at full pass
+    // rate (about 20-30 with M = 16 on Fashion-MNIST and clustered 128-d sets), and how many filter calls cost as
+    // much as one distance.
+    private const double WalkCostPerEf = 32;
+    private const double FilterCallsPerDistance = 8;
+
+    // Below this pass rate the walk looks through rejected nodes instead of measuring them (ACORN-1).
+    private const double BridgingBelowPassRate = 0.5;
+
+    // An add compacts first when this many removed nodes (or a tenth of all nodes, if more) wait to be unlinked.
+    private const int MinimumCompaction = 64;
+
     private readonly HnswGraph _graph;
     private readonly Lock _idsLock = new();
 
     // The live keys' nodes. A read-only (mapped) index builds it on first use, so opening stays fast.
     private Dictionary<ulong, int>? _ids;
     private int _count;
+
+    // Removed or replaced nodes still linked in the graph (see Compact).
+    private int _pendingDeletes;
 
     // Writers (Add, AddRange, Remove) hold it shared; Save holds it exclusively, so it stores a consistent snapshot
     // while searches, which never take it, go on.
@@ -60,6 +75,7 @@ public sealed partial class HnswIndex : IDisposable
         _graph = loaded.Graph;
         _ids = loaded.Ids;
         _count = loaded.LiveCount;
+        _pendingDeletes = _graph.NodeCount - loaded.LiveCount - _graph.FreeCount;
         _mapping = loaded.Mapping;
     }
 
@@ -178,10 +194,28 @@ public sealed partial class HnswIndex : IDisposable
     public bool Remove(ulong key)
     {
         Enter();
-        _writeGate.EnterReadLock();
         try
         {
             ThrowIfReadOnly();
+            bool removed = RemoveValidated(key);
+            if (removed)
+            {
+                CompactIfDue();
+            }
+
+            return removed;
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    private bool RemoveValidated(ulong key)
+    {
+        _writeGate.EnterReadLock();
+        try
+        {
             lock (Stripe(key))
             {
                 int id;
@@ -196,13 +230,13 @@ public sealed partial class HnswIndex : IDisposable
                 }
 
                 _graph.SetDeleted(id, true);
+                Interlocked.Increment(ref _pendingDeletes);
                 return true;
             }
         }
         finally
         {
             _writeGate.ExitReadLock();
-            Exit();
         }
     }
 
@@ -287,7 +321,11 @@ public sealed partial class HnswIndex : IDisposable
     /// <exception cref="ArgumentException">The query has the wrong length, a NaN or infinity, or is all zeros under cosine.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="destination"/> is empty, or <see cref="SearchOptions.Ef"/> &lt; 1.</exception>
     /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
-    public int Search(ReadOnlySpan<float> query, Span<SearchResult> destination, SearchOptions? options = null)
+    public int Search(ReadOnlySpan<float> query, Span<SearchResult> destination, SearchOptions? options = null) =>
+        Search(query, destination, options, forcedPlan: null);
+
+    /// <summary>The search, with the filtered plan chosen by the caller (tests and benchmarks) or by the index (null).</summary>
+    internal int Search(ReadOnlySpan<float> query, Span<SearchResult> destination, SearchOptions? options, SearchPlan? forcedPlan)
     {
         Enter();
         try
@@ -301,14 +339,18 @@ public sealed partial class HnswIndex : IDisposable
             try
             {
                 VectorGuard.CopyForMetric(query, scratch.Query, Metric);
-                Func<ulong, bool>? filter = options?.Filter;
-                return (_graph.UsesL2, filter is null) switch
+                if (options is not { Filters: true })
                 {
-                    (true, true) => Search<L2SquaredDistance, LiveNodes>(scratch, ef, default, destination),
-                    (true, false) => Search<L2SquaredDistance, LiveKeys>(scratch, ef, new LiveKeys(filter!), destination),
-                    (false, true) => Search<InnerProductDistance, LiveNodes>(scratch, ef, default, destination),
-                    (false, false) => Search<InnerProductDistance, LiveKeys>(scratch, ef, new LiveKeys(filter!), destination),
-                };
+                    return _graph.UsesL2
+                        ? Search<L2SquaredDistance, LiveNodes>(scratch, ef, default, SearchPlan.Walk, destination)
+                        : Search<InnerProductDistance, LiveNodes>(scratch, ef, default, SearchPlan.Walk, destination);
+                }
+
+                var filter = new LiveKeys(options);
+                SearchPlan plan = forcedPlan ?? ChoosePlan(filter, options.AllowedKeys, Math.Max(ef, destination.Length));
+                return _graph.UsesL2
+                    ? Search<L2SquaredDistance, LiveKeys>(scratch, ef, filter, plan, destination, options.AllowedKeys)
+                    : Search<InnerProductDistance, LiveKeys>(scratch, ef, filter, plan, destination, options.AllowedKeys);
             }
             finally
             {
@@ -321,21 +363,70 @@ public sealed partial class HnswIndex : IDisposable
         }
     }
 
+    /// <summary>The plan a search with <paramref name="options"/> and <paramref name="k"/> results would take now.</summary>
+    internal SearchPlan PlanFor(SearchOptions options, int k) =>
+        options.Filters ? ChoosePlan(new LiveKeys(options), options.AllowedKeys, Math.Max(options.Ef ?? Options.EfSearch, k)) : SearchPlan.Walk;
+
     /// <summary>
-    /// K-NN-SEARCH on the graph; when the walk finds fewer results than asked although more nodes may pass (most
-    /// reachable nodes rejected by the filter or removed), the exact scan answers instead.
+    /// Picks how a filtered search runs from the estimated share p of live vectors that pass, counted in distance
+    /// computations: the graph walk costs about <c>WalkCostPerEf * ef / p</c> (it reaches 1/p nodes per accepted one),
+    /// an exact scan about the number of accepted vectors (plus a cheap filter call per node without an allowed set).
     /// </summary>
-    private int Search<TDistance, TFilter>(SearchScratch scratch, int ef, TFilter filter, Span<SearchResult> destination)
+    private SearchPlan ChoosePlan(LiveKeys filter, IReadOnlySet<ulong>? allowed, int ef)
+    {
+        int live = Math.Max(1, Count);
+        double p = _graph.EstimatePassRate(filter);
+        if (allowed is not null)
+        {
+            p = Math.Min(p, Math.Min(1.0, (double)allowed.Count / live));
+        }
+
+        double walk = WalkCostPerEf * ef / p;
+        double exact = allowed is not null ? Math.Min(allowed.Count, live) : (p * live) + (_graph.NodeCount / FilterCallsPerDistance);
+        return exact <= walk ? SearchPlan.Exact : p < BridgingBelowPassRate ? SearchPlan.Bridging : SearchPlan.Walk;
+    }
+
+    /// <summary>
+    /// Runs the plan. When a graph walk finds fewer results than asked although more nodes may pass (most reachable
+    /// nodes rejected by the filter or removed), the exact scan answers instead.
+    /// </summary>
+    private int Search<TDistance, TFilter>(
+        SearchScratch scratch, int ef, TFilter filter, SearchPlan plan, Span<SearchResult> destination, IReadOnlySet<ulong>? allowed = null)
         where TDistance : struct, IDistance
         where TFilter : struct, INodeFilter
     {
-        int found = _graph.Search<TDistance, TFilter>(scratch, ef, filter, destination);
-        if (found < destination.Length && found < _graph.NodeCount && (typeof(TFilter) != typeof(LiveNodes) || found < Count))
+        if (plan != SearchPlan.Exact)
         {
-            found = _graph.ExactSearch<TDistance, TFilter>(scratch, filter, destination);
+            int found = _graph.Search<TDistance, TFilter>(scratch, ef, filter, plan == SearchPlan.Bridging, destination);
+            if (found == destination.Length || found == _graph.NodeCount || (typeof(TFilter) == typeof(LiveNodes) && found >= Count))
+            {
+                return found;
+            }
         }
 
-        return found;
+        return allowed is null
+            ? _graph.ExactSearch<TDistance, TFilter>(scratch, filter, destination)
+            : _graph.ExactSearch<TDistance, TFilter>(scratch, AllowedIds(allowed, scratch), filter, destination);
+    }
+
+    /// <summary>The nodes of the allowed keys that are present, in the scratch's id buffer.</summary>
+    private ReadOnlySpan<int> AllowedIds(IReadOnlySet<ulong> allowed, SearchScratch scratch)
+    {
+        Dictionary<ulong, int> ids = Ids();
+        int n = 0;
+        lock (_idsLock)
+        {
+            int[] buffer = SelectionBuffers.Ensure(ref scratch.Ids, Math.Min(allowed.Count, ids.Count));
+            foreach (ulong key in allowed)
+            {
+                if (n < buffer.Length && ids.TryGetValue(key, out int id))
+                {
+                    buffer[n++] = id;
+                }
+            }
+        }
+
+        return scratch.Ids.AsSpan(0, n);
     }
 
     /// <summary>Frees the native memory, after any call still inside the index has returned. Further calls throw <see cref="ObjectDisposedException"/>.</summary>
@@ -360,8 +451,11 @@ public sealed partial class HnswIndex : IDisposable
     /// <summary>Stores a new node for the vector, links it, then makes it the key's live node in one step.</summary>
     private void AddValidated(ulong key, ReadOnlySpan<float> vector)
     {
-        SearchScratch scratch = _graph.RentScratch();
+        CompactIfDue();
+
+        // The gate before the scratch: a compaction waits, holding the gate, for every rented scratch to come back.
         _writeGate.EnterReadLock();
+        SearchScratch scratch = _graph.RentScratch();
         try
         {
             VectorGuard.CopyForMetric(vector, scratch.Query, Metric);
@@ -385,6 +479,7 @@ public sealed partial class HnswIndex : IDisposable
                 if (previous >= 0)
                 {
                     _graph.SetDeleted(previous, true);
+                    Interlocked.Increment(ref _pendingDeletes);
                 }
 
                 _graph.SetDeleted(id, false);
@@ -392,8 +487,69 @@ public sealed partial class HnswIndex : IDisposable
         }
         finally
         {
-            _writeGate.ExitReadLock();
             _graph.ReturnScratch(scratch);
+            _writeGate.ExitReadLock();
+        }
+    }
+
+    /// <summary>
+    /// Unlinks the removed and replaced vectors from the graph and makes their slots reusable by later adds. Runs
+    /// by itself from the next add once they reach a tenth of the nodes, so under churn memory stays bounded; call it
+    /// to do that work at a time of your choosing (after a bulk removal, before <see cref="Save(string)"/>).
+    /// </summary>
+    /// <remarks>
+    /// Every neighbour list that links to a removed node is rebuilt from its live neighbours and theirs (with the
+    /// index's neighbour selection), on all cores. Searches go on meanwhile; adds and removes wait until it ends.
+    /// A slot is reused only after every search that started before the repair has returned.
+    /// </remarks>
+    /// <returns>How many removed or replaced vectors were unlinked.</returns>
+    /// <exception cref="InvalidOperationException">The index is read-only (<see cref="OpenReadOnly(string)"/>).</exception>
+    /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
+    public int Compact()
+    {
+        Enter();
+        try
+        {
+            ThrowIfReadOnly();
+            return CompactCore();
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <summary>Removed or replaced vectors still linked in the graph: what the next compaction unlinks.</summary>
+    public int PendingRemovals => Volatile.Read(ref _pendingDeletes);
+
+    /// <summary>Compacts when the removed nodes still linked reach a tenth of all nodes. Call holding no lock or scratch.</summary>
+    private void CompactIfDue()
+    {
+        if (Volatile.Read(ref _pendingDeletes) >= Math.Max(MinimumCompaction, _graph.NodeCount / 10))
+        {
+            CompactCore();
+        }
+    }
+
+    private int CompactCore()
+    {
+        _writeGate.EnterWriteLock();
+        try
+        {
+            List<int> dead = _graph.DeletedNodes();
+            if (dead.Count > 0)
+            {
+                _graph.RepairAroundDeleted(dead, maxDegreeOfParallelism: -1);
+                _graph.WaitForReaders();
+                _graph.Free(dead);
+            }
+
+            Volatile.Write(ref _pendingDeletes, 0);
+            return dead.Count;
+        }
+        finally
+        {
+            _writeGate.ExitWriteLock();
         }
     }
 
@@ -448,6 +604,19 @@ public sealed partial class HnswIndex : IDisposable
 
         rows.Reverse();
         return [.. rows];
+    }
+
+    /// <summary>How a filtered search runs.</summary>
+    internal enum SearchPlan
+    {
+        /// <summary>The plain graph walk: rejected nodes are measured and route the walk, only accepted ones are results.</summary>
+        Walk,
+
+        /// <summary>The walk that looks through rejected nodes to their neighbours (ACORN-1) without measuring them.</summary>
+        Bridging,
+
+        /// <summary>An exact scan of the accepted nodes.</summary>
+        Exact,
     }
 
     private Lock Stripe(ulong key) => _keyStripes[(int)((key * 0x9E3779B97F4A7C15UL) >> 56) & (KeyStripes - 1)];

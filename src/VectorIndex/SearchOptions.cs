@@ -7,9 +7,23 @@ public sealed record SearchOptions
     public int? Ef { get; init; }
 
     /// <summary>
-    /// When set, only keys it accepts may be returned. The walk still goes through rejected nodes, so the graph stays
-    /// connected for the search. It is called once per candidate result, never per distance, and must be thread-safe
-    /// when searches run in parallel.
+    /// When set, only keys it accepts may be returned. It must be thread-safe when searches run in parallel, and cheap:
+    /// the index calls it for candidates before it computes their distances. The index estimates the share of keys it
+    /// accepts from a fixed sample and chooses the plan from that: the graph walk when many pass, a walk that looks
+    /// through rejected nodes to their neighbours (ACORN-style) when fewer do, an exact scan when very few do.
     /// </summary>
     public Func<ulong, bool>? Filter { get; init; }
+
+    /// <summary>
+    /// When set, only these keys may be returned (together with <see cref="Filter"/>, when both are set: a key must
+    /// pass both). Unlike <see cref="Filter"/>, its size is known, so a small set is answered by an exact scan of
+    /// just its keys, whatever the size of the index. Must not change while a search uses it.
+    /// </summary>
+    public IReadOnlySet<ulong>? AllowedKeys { get; init; }
+
+    /// <summary>Whether a key may be returned under these options.</summary>
+    internal bool Accepts(ulong key) => (AllowedKeys is null || AllowedKeys.Contains(key)) && (Filter is null || Filter(key));
+
+    /// <summary>Whether any key may be refused.</summary>
+    internal bool Filters => AllowedKeys is not null || Filter is not null;
 }

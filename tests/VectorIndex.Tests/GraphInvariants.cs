@@ -15,9 +15,16 @@ internal static class GraphInvariants
             return;
         }
 
-        int maxLevel = Enumerable.Range(0, n).Max(g.LevelOf);
+        int maxLevel = Enumerable.Range(0, n).Where(id => !g.IsFree(id)).Select(g.LevelOf).DefaultIfEmpty(-1).Max();
+        if (maxLevel < 0)
+        {
+            g.EntryPoint.Should().Be(-1, "every slot is free");
+            return;
+        }
+
         g.MaxLevel.Should().Be(maxLevel, "the entry point sits on the top layer");
         g.LevelOf(g.EntryPoint).Should().Be(maxLevel);
+        g.IsFree(g.EntryPoint).Should().BeFalse("the entry point is a node in the graph");
 
         var links = new int[g.M0];
         for (int id = 0; id < n; id++)
@@ -31,11 +38,16 @@ internal static class GraphInvariants
                 {
                     e.Should().NotBe(id, $"node {id} links to itself on layer {level}");
                     e.Should().BeInRange(0, n - 1);
+                    g.IsFree(e).Should().BeFalse($"node {id} links on layer {level} to the free slot {e}");
                     g.LevelOf(e).Should().BeGreaterThanOrEqualTo(level, $"node {id} links on layer {level} to node {e} below it");
                     seen.Add(e).Should().BeTrue($"node {id} links twice to {e} on layer {level}");
                 }
 
-                if (n > 1 && level == 0)
+                if (g.IsFree(id))
+                {
+                    count.Should().Be(0, $"the free slot {id} keeps no links");
+                }
+                else if (n - g.FreeCount > 1 && level == 0)
                 {
                     count.Should().BeGreaterThan(0, $"node {id} has no links on layer 0");
                 }
@@ -63,6 +75,6 @@ internal static class GraphInvariants
             }
         }
 
-        reachedCount.Should().Be(n, "every node is reachable from the entry point on layer 0");
+        reachedCount.Should().Be(n - g.FreeCount, "every node but the free slots is reachable from the entry point on layer 0");
     }
 }

@@ -370,8 +370,12 @@ public sealed class PersistenceTests : IDisposable
             index.Add(_keys[i], TestData.Row(_data, D, i));
         }
 
+        // A removal, a compaction that frees two slots, and a replacement that reuses one: every section is non-empty.
         index.Remove(_keys[3]);
+        index.Remove(_keys[5]);
+        index.Compact().Should().Be(2);
         index.Add(_keys[4], TestData.Row(_data, D, 2_000));
+        index.Graph.FreeCount.Should().Be(1);
         return index;
     }
 

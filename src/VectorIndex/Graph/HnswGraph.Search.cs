@@ -12,9 +12,11 @@ internal sealed unsafe partial class HnswGraph
     /// <summary>
     /// K-NN-SEARCH: greedy descent from the entry point to layer 1, then SEARCH-LAYER on layer 0 with
     /// <paramref name="ef"/> (at least the destination's length). The query is <c>scratch.Query</c>, padded and
-    /// normalised by the caller. Writes the nearest accepted nodes, nearest first, and returns how many.
+    /// normalised by the caller. With <paramref name="bridgeRejected"/>, layer 0 is walked by
+    /// <see cref="SearchLayerBridging"/> (for selective filters). Writes the nearest accepted nodes, nearest first,
+    /// and returns how many.
     /// </summary>
-    public int Search<TDistance, TFilter>(SearchScratch scratch, int ef, TFilter filter, Span<SearchResult> destination)
+    public int Search<TDistance, TFilter>(SearchScratch scratch, int ef, TFilter filter, bool bridgeRejected, Span<SearchResult> destination)
         where TDistance : struct, IDistance
         where TFilter : struct, INodeFilter
     {
@@ -40,16 +42,23 @@ internal sealed unsafe partial class HnswGraph
             }
 
             Seed(scratch, limit, [nearest], filter, segments, ef);
-            SearchLayer<TDistance, TFilter>(segments, q, 0, Math.Max(ef, k), filter, scratch);
+            if (bridgeRejected)
+            {
+                SearchLayerBridging<TDistance, TFilter>(segments, q, Math.Max(ef, k), filter, scratch);
+            }
+            else
+            {
+                SearchLayer<TDistance, TFilter>(segments, q, 0, Math.Max(ef, k), filter, scratch);
+            }
         }
 
         return WriteResults(segments, scratch.Results, destination);
     }
 
     /// <summary>
-    /// The exact answer: every node below the count the filter accepts, scanned with the kernel. The fallback when the
-    /// graph walk finds fewer results than asked (a filter or removals that reject most nodes), so the API's promise
-    /// "fewer than k only when fewer than k pass" holds.
+    /// The exact answer: every node below the count the filter accepts, scanned with the kernel. The plan for a filter
+    /// that passes very few nodes, and the fallback when the graph walk finds fewer results than asked (a filter or
+    /// removals that reject most nodes), so the API's promise "fewer than k only when fewer than k pass" holds.
     /// </summary>
     public int ExactSearch<TDistance, TFilter>(SearchScratch scratch, TFilter filter, Span<SearchResult> destination)
         where TDistance : struct, IDistance
@@ -57,32 +66,81 @@ internal sealed unsafe partial class HnswGraph
     {
         int limit = NodeCount;
         NodeSegments segments = Segments;
-        BinaryHeap<FurthestFirst> results = scratch.Results;
-        results.Clear();
-        int k = destination.Length;
+        scratch.Results.Clear();
         fixed (float* q = scratch.Query)
         {
             for (int id = 0; id < limit; id++)
             {
-                if (!filter.Accept(segments, id))
+                if (filter.Accept(segments, id))
                 {
-                    continue;
-                }
-
-                float d = Distance<TDistance>(q, segments.Vector(id));
-                if (results.Count < k)
-                {
-                    results.Push(d, id);
-                }
-                else if (d < results.Top.Distance)
-                {
-                    results.Pop();
-                    results.Push(d, id);
+                    Offer(scratch.Results, destination.Length, Distance<TDistance>(q, segments.Vector(id)), id);
                 }
             }
         }
 
-        return WriteResults(segments, results, destination);
+        return WriteResults(segments, scratch.Results, destination);
+    }
+
+    /// <summary>The exact answer among the nodes <paramref name="ids"/> (a caller's allowed keys): those the filter accepts.</summary>
+    public int ExactSearch<TDistance, TFilter>(SearchScratch scratch, ReadOnlySpan<int> ids, TFilter filter, Span<SearchResult> destination)
+        where TDistance : struct, IDistance
+        where TFilter : struct, INodeFilter
+    {
+        int limit = NodeCount;
+        NodeSegments segments = Segments;
+        scratch.Results.Clear();
+        fixed (float* q = scratch.Query)
+        {
+            foreach (int id in ids)
+            {
+                if ((uint)id < (uint)limit && filter.Accept(segments, id))
+                {
+                    Offer(scratch.Results, destination.Length, Distance<TDistance>(q, segments.Vector(id)), id);
+                }
+            }
+        }
+
+        return WriteResults(segments, scratch.Results, destination);
+    }
+
+    /// <summary>
+    /// The share of live nodes the filter accepts, estimated from up to <paramref name="samples"/> nodes spread over
+    /// the ids by a golden-ratio sequence (no periodic key pattern aliases with it). Deterministic for a given node
+    /// count, so the same search on the same index takes the same plan. 1 when no sampled node is live.
+    /// </summary>
+    public double EstimatePassRate<TFilter>(TFilter filter, int samples = 64)
+        where TFilter : struct, INodeFilter
+    {
+        int n = NodeCount;
+        NodeSegments segments = Segments;
+        int live = 0, accepted = 0;
+        for (int i = 1; i <= samples && i <= n; i++)
+        {
+            int id = (int)(((((ulong)i * 0x9E3779B97F4A7C15UL) >> 32) * (uint)n) >> 32);
+            if (IsDeleted(id))
+            {
+                continue;
+            }
+
+            live++;
+            accepted += filter.Accept(segments, id) ? 1 : 0;
+        }
+
+        // Half a hit when none was seen: "rare", not "impossible".
+        return live == 0 ? 1 : Math.Max(accepted, 0.5) / live;
+    }
+
+    private static void Offer(BinaryHeap<FurthestFirst> results, int k, float distance, int id)
+    {
+        if (results.Count < k)
+        {
+            results.Push(distance, id);
+        }
+        else if (distance < results.Top.Distance)
+        {
+            results.Pop();
+            results.Push(distance, id);
+        }
     }
 
     private static int WriteResults(NodeSegments segments, BinaryHeap<FurthestFirst> results, Span<SearchResult> destination)
@@ -174,6 +232,87 @@ internal sealed unsafe partial class HnswGraph
                         {
                             results.Pop();
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// SEARCH-LAYER on layer 0 for a selective filter, after ACORN-1 (Patel et al., SIGMOD 2024): a neighbour the filter
+    /// rejects is neither a candidate nor measured; the walk looks through it to its own neighbours instead and takes
+    /// the accepted ones, up to M0 per expansion. No distance is spent on nodes that cannot be results, and the accepted
+    /// nodes stay connected through the rejected ones. C and W hold accepted nodes only (and the entry point).
+    /// </summary>
+    private void SearchLayerBridging<TDistance, TFilter>(NodeSegments segments, float* q, int ef, TFilter filter, SearchScratch scratch)
+        where TDistance : struct, IDistance
+        where TFilter : struct, INodeFilter
+    {
+        BinaryHeap<NearestFirst> candidates = scratch.Candidates;
+        BinaryHeap<FurthestFirst> results = scratch.Results;
+        VisitedSet visited = scratch.Visited;
+        int[] links = scratch.Links;
+        int[] bridge = scratch.BridgeLinks;
+        int[] reached = scratch.Reached;
+        int limit = visited.Limit;
+
+        while (candidates.Count > 0)
+        {
+            Candidate c = candidates.Pop();
+            if (results.Count >= ef && c.Distance > results.Top.Distance)
+            {
+                break;
+            }
+
+            int n = 0;
+            int count = ReadLinks(segments, c.Id, 0, links);
+            for (int j = 0; j < count && n < reached.Length; j++)
+            {
+                int e = links[j];
+                if (!visited.TryVisit(e))
+                {
+                    continue;
+                }
+
+                if (filter.Accept(segments, e))
+                {
+                    reached[n++] = e;
+                    continue;
+                }
+
+                // Rejected: marked visited above, so its list is looked through once per search.
+                int bridged = ReadLinks(segments, e, 0, bridge);
+                for (int i = 0; i < bridged && n < reached.Length; i++)
+                {
+                    int f = bridge[i];
+                    if ((uint)f < (uint)limit && filter.Accept(segments, f) && visited.TryVisit(f))
+                    {
+                        reached[n++] = f;
+                    }
+                }
+            }
+
+            if (n > 0)
+            {
+                Prefetch(segments.Vector(reached[0]));
+            }
+
+            for (int j = 0; j < n; j++)
+            {
+                int e = reached[j];
+                if (j + 1 < n)
+                {
+                    Prefetch(segments.Vector(reached[j + 1]));
+                }
+
+                float d = Distance<TDistance>(q, segments.Vector(e));
+                if (results.Count < ef || d < results.Top.Distance)
+                {
+                    candidates.Push(d, e);
+                    results.Push(d, e);
+                    if (results.Count > ef)
+                    {
+                        results.Pop();
                     }
                 }
             }

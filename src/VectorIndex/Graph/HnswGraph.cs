@@ -136,15 +136,26 @@ internal sealed unsafe partial class HnswGraph : IDisposable
     public int ReadLinks(int id, int level, Span<int> destination) => ReadLinks(Segments, id, level, destination);
 
     /// <summary>
-    /// Recounts every node's layer-0 in-degree from the lists (after loading a file, which does not store them).
+    /// Recounts every node's layer-0 in-degree from the lists (after loading a file, which does not store them),
+    /// leaving out the lists of the nodes <paramref name="unlinked"/> marks (a compaction's deleted nodes).
     /// </summary>
-    public void RecountInDegrees()
+    public void RecountInDegrees(bool[]? unlinked = null)
     {
         NodeSegments s = Segments;
         int n = NodeCount;
         Span<int> links = new int[M0];
         for (int id = 0; id < n; id++)
         {
+            s.InDegree(id) = 0;
+        }
+
+        for (int id = 0; id < n; id++)
+        {
+            if (unlinked is not null && unlinked[id])
+            {
+                continue;
+            }
+
             int count = ReadLinks(s, id, 0, links);
             foreach (int e in links[..count])
             {
@@ -155,7 +166,7 @@ internal sealed unsafe partial class HnswGraph : IDisposable
 
     /// <summary>
     /// Allocates a node for <paramref name="paddedVector"/> (already normalised for cosine and zero-padded to
-    /// <see cref="PaddedDimensions"/>), stored deleted: it becomes a result only when the caller clears the flag.
+    /// <see cref="PaddedDimensions"/>) in a free slot, or a new one, stored deleted: it becomes a result only when the caller clears the flag.
     /// Nobody can reach it before <see cref="Insert"/> links it.
     /// </summary>
     public int AllocateNode(ulong key, ReadOnlySpan<float> paddedVector, out int level)
@@ -164,14 +175,18 @@ internal sealed unsafe partial class HnswGraph : IDisposable
         int id;
         lock (_allocLock)
         {
-            id = _nodeCount;
-            if (id == int.MaxValue)
+            // A slot freed by compaction first: it is unlinked, and no reader that could still see it is left.
+            if (!_free.TryPop(out id))
             {
-                throw new InvalidOperationException("The index holds the maximum number of nodes (2^31 - 1).");
-            }
+                id = _nodeCount;
+                if (id == int.MaxValue)
+                {
+                    throw new InvalidOperationException("The index holds the maximum number of nodes (2^31 - 1).");
+                }
 
-            _store.EnsureCapacity(id + 1);
-            Volatile.Write(ref _nodeCount, id + 1);
+                _store.EnsureCapacity(id + 1);
+                Volatile.Write(ref _nodeCount, id + 1);
+            }
         }
 
         NodeSegments s = _store.Segments;

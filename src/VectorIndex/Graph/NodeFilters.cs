@@ -20,9 +20,9 @@ internal readonly struct LiveNodes : INodeFilter
     public bool Accept(NodeSegments segments, int id) => (Volatile.Read(ref segments.Flags(id)) & NodeFlags.Deleted) == 0;
 }
 
-/// <summary>Live nodes whose key the caller's filter accepts. The delegate runs once per candidate result, not per distance.</summary>
-internal readonly struct LiveKeys(Func<ulong, bool> accept) : INodeFilter
+/// <summary>Live nodes whose key the caller's options accept (<see cref="SearchOptions.Filter"/>, <see cref="SearchOptions.AllowedKeys"/>).</summary>
+internal readonly struct LiveKeys(SearchOptions options) : INodeFilter
 {
     public bool Accept(NodeSegments segments, int id) =>
-        (Volatile.Read(ref segments.Flags(id)) & NodeFlags.Deleted) == 0 && accept(segments.Key(id));
+        (Volatile.Read(ref segments.Flags(id)) & NodeFlags.Deleted) == 0 && options.Accepts(segments.Key(id));
 }

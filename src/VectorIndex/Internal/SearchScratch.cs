@@ -18,6 +18,18 @@ internal sealed class SearchScratch(int paddedDimensions, int maxLinks, int ef)
     /// <summary>The neighbour list being expanded, copied out of the graph (so a concurrent writer cannot tear it).</summary>
     public int[] Links { get; } = new int[maxLinks];
 
+    /// <summary>A second neighbour list: the list of a rejected neighbour that a filtered walk looks through.</summary>
+    public int[] BridgeLinks { get; } = new int[maxLinks];
+
+    /// <summary>The accepted nodes one expansion of a filtered walk reaches, before their distances are computed.</summary>
+    public int[] Reached { get; } = new int[maxLinks];
+
+    /// <summary>Which of the pool's two rental counts this rental is in (see <see cref="ScratchPool"/>).</summary>
+    public int RentParity;
+
+    /// <summary>Node ids of an exact scan over a caller's allowed keys; grown on demand.</summary>
+    public int[] Ids = [];
+
     /// <summary>The query, zero-padded to the index's stride; pinned so the kernels can take its address.</summary>
     public float[] Query { get; } = GC.AllocateArray<float>(paddedDimensions, pinned: true);
 

@@ -72,7 +72,6 @@ internal static unsafe class IndexReader
 
             int[]?[] upper = ReadUpper(header, flags, sectionReader);
             int[] free = ReadFreeSlots(header, flags, sectionReader);
-            _ = free; // stored for slot reuse; this version appends new nodes only
 
             for (int id = 0; id < n; id++)
             {
@@ -83,6 +82,7 @@ internal static unsafe class IndexReader
 
             var graph = new HnswGraph(header.Options, store, n, header.Entry, header.LevelState, frozen: false);
             graph.RecountInDegrees();
+            graph.RestoreFreeSlots(free);
             return new LoadedGraph(header.Options, graph, LiveKeys(keys, flags, n), header.LiveCount, null);
         }
         catch
@@ -235,10 +235,13 @@ internal static unsafe class IndexReader
         reader.Read(section, Section.FreeSlots, MemoryMarshal.AsBytes(free.AsSpan()));
         foreach (int id in free)
         {
-            if ((uint)id >= (uint)flags.Length || (flags[id] & NodeFlags.Deleted) == 0)
+            // A free slot is a removed, unlinked node (level 0), listed once: marked here, so a repeat is caught.
+            if ((uint)id >= (uint)flags.Length || flags[id] != NodeFlags.Deleted)
             {
-                throw FileHeader.Invalid($"free slot {id} is not a removed node");
+                throw FileHeader.Invalid($"free slot {id} is not a removed level-0 node, or is listed twice");
             }
+
+            flags[id] |= NodeFlags.Free;
         }
 
         return free;

@@ -25,13 +25,14 @@ internal static unsafe class IndexWriter
             upperInts += (long)graph.LevelOf(id) * HnswGraph.UpperStride(graph.M);
         }
 
-        long[] lengths = FileHeader.ExpectedLengths(options, n, upperInts, freeSlots: 0);
+        int[] freeSlots = graph.FreeSlots();
+        long[] lengths = FileHeader.ExpectedLengths(options, n, upperInts, freeSlots.Length);
         var crcs = new uint[FileHeader.SectionCount];
         byte[] buffer = new byte[Math.Max(1 << 16, NodesPerChunk * Math.Max(segments.Layer0Stride, segments.VectorStride) * sizeof(int))];
         for (int s = 0; s < FileHeader.SectionCount; s++)
         {
             uint crc = Crc32C.Initial;
-            Emit((Section)s, graph, segments, n, buffer, chunk => crc = Crc32C.Append(crc, chunk));
+            Emit((Section)s, graph, segments, n, freeSlots, buffer, chunk => crc = Crc32C.Append(crc, chunk));
             crcs[s] = Crc32C.Finish(crc);
             cancellationToken.ThrowIfCancellationRequested();
         }
@@ -55,7 +56,7 @@ internal static unsafe class IndexWriter
             SectionInfo section = header.Sections[s];
             stream.Write(zeros[..(int)(section.Offset - written)]);
             written = section.Offset;
-            Emit((Section)s, graph, segments, n, buffer, chunk =>
+            Emit((Section)s, graph, segments, n, freeSlots, buffer, chunk =>
             {
                 stream.Write(chunk);
                 written += chunk.Length;
@@ -68,8 +69,14 @@ internal static unsafe class IndexWriter
     }
 
     /// <summary>Produces a section's bytes in chunks, exactly as they are stored in the file.</summary>
-    private static void Emit(Section section, HnswGraph graph, NodeSegments segments, int n, byte[] buffer, ChunkSink sink)
+    private static void Emit(Section section, HnswGraph graph, NodeSegments segments, int n, int[] freeSlots, byte[] buffer, ChunkSink sink)
     {
+        if (section == Section.FreeSlots)
+        {
+            sink(MemoryMarshal.AsBytes(freeSlots.AsSpan()));
+            return;
+        }
+
         int perSegment = 1 << segments.Shift;
         for (int first = 0; first < n; first += Math.Min(perSegment, NodesPerChunk))
         {
@@ -82,7 +89,15 @@ internal static unsafe class IndexWriter
                     sink(MemoryMarshal.AsBytes(segments.Keys[seg].AsSpan(slot, count)));
                     break;
                 case Section.Flags:
-                    sink(segments.FlagSegments[seg].AsSpan(slot, count));
+                    // The free bit is runtime state: the free-slot section says which slots are free.
+                    Span<byte> flags = buffer.AsSpan(0, count);
+                    segments.FlagSegments[seg].AsSpan(slot, count).CopyTo(flags);
+                    foreach (ref byte f in flags)
+                    {
+                        f &= unchecked((byte)~NodeFlags.Free);
+                    }
+
+                    sink(flags);
                     break;
                 case Section.Vectors:
                     sink(new ReadOnlySpan<byte>(segments.Vector(first), count * segments.VectorStride * sizeof(float)));
@@ -115,8 +130,6 @@ internal static unsafe class IndexWriter
                     }
 
                     break;
-                case Section.FreeSlots:
-                    return; // none yet: slot reuse comes with the deletion work
             }
         }
     }

@@ -51,4 +51,7 @@ internal static class NodeFlags
 
     /// <summary>Not a result: removed, replaced by a newer vector, or not yet fully inserted. It still routes searches.</summary>
     public const byte Deleted = 0x80;
+
+    /// <summary>With <see cref="Deleted"/>: unlinked by a compaction, the slot is on the free list (level bits 0). Not stored in files, whose free-slot section says it.</summary>
+    public const byte Free = 0x40;
 }

@@ -1,0 +1,342 @@
+using VectorIndex.Distance;
+using VectorIndex.Internal;
+using VectorIndex.Selection;
+using VectorIndex.Storage;
+
+namespace VectorIndex.Graph;
+
+/// <summary>
+/// Compaction: the repair that makes deleted nodes (removed or replaced) leave the graph, and the reuse of their slots.
+/// <list type="number">
+/// <item><see cref="RepairAroundDeleted"/>: every live list that links to a deleted node is rebuilt from its live
+/// neighbours and the live neighbours of its deleted ones, selected with the index's selection (the paper's
+/// heuristic by default) down to capacity; a deleted entry point is replaced by a live node of the top level.
+/// Afterwards no live list links to a deleted node, so no search that starts later can reach one.</item>
+/// <item><see cref="WaitForReaders"/>: searches that started before the repair may still hold deleted ids; the
+/// slots are not touched until every such search (every scratch rented before) has returned.</item>
+/// <item><see cref="Free"/>: the slots are cleared and put on the free list, from which <see cref="AllocateNode"/>
+/// takes them before it grows the storage.</item>
+/// </list>
+/// The caller keeps writers out for the whole of it (the index's write gate); searches go on.
+/// </summary>
+internal sealed unsafe partial class HnswGraph
+{
+    // Slots of nodes that were deleted and unlinked, ready for reuse. Guarded by _allocLock.
+    private readonly Stack<int> _free = new();
+
+    /// <summary>Slots ready for reuse.</summary>
+    public int FreeCount
+    {
+        get
+        {
+            lock (_allocLock)
+            {
+                return _free.Count;
+            }
+        }
+    }
+
+    /// <summary>Whether the slot is free (its node was deleted and unlinked).</summary>
+    public bool IsFree(int id) => (Volatile.Read(ref Segments.Flags(id)) & NodeFlags.Free) != 0;
+
+    /// <summary>The free slots, lowest first (for the file's free-slot section).</summary>
+    public int[] FreeSlots()
+    {
+        lock (_allocLock)
+        {
+            int[] slots = [.. _free];
+            Array.Sort(slots);
+            return slots;
+        }
+    }
+
+    /// <summary>Marks loaded free slots (a file's free-slot section) and makes them reusable.</summary>
+    public void RestoreFreeSlots(ReadOnlySpan<int> slots)
+    {
+        lock (_allocLock)
+        {
+            // Highest first onto the stack, so the lowest slot is reused first, as in the original.
+            for (int i = slots.Length - 1; i >= 0; i--)
+            {
+                Segments.Flags(slots[i]) |= NodeFlags.Free;
+                _free.Push(slots[i]);
+            }
+        }
+    }
+
+    /// <summary>The nodes that are deleted but still in the graph: what the next compaction unlinks.</summary>
+    public List<int> DeletedNodes()
+    {
+        var dead = new List<int>();
+        int n = NodeCount;
+        NodeSegments s = Segments;
+        for (int id = 0; id < n; id++)
+        {
+            if ((s.Flags(id) & (NodeFlags.Deleted | NodeFlags.Free)) == NodeFlags.Deleted)
+            {
+                dead.Add(id);
+            }
+        }
+
+        return dead;
+    }
+
+    /// <summary>
+    /// Rebuilds every live list that links to a node in <paramref name="dead"/> (on all layers, in parallel) and moves
+    /// the entry point off a deleted node. Writers must be kept out by the caller.
+    /// </summary>
+    public void RepairAroundDeleted(IReadOnlyList<int> dead, int maxDegreeOfParallelism)
+    {
+        int n = NodeCount;
+        var isDead = new bool[n];
+        foreach (int id in dead)
+        {
+            isDead[id] = true;
+        }
+
+        MoveEntryOffDeleted(isDead);
+        NodeSegments segments = Segments;
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism <= 0 ? Environment.ProcessorCount : maxDegreeOfParallelism };
+        Parallel.For(0, n, parallel, RentScratch, (id, _, scratch) =>
+        {
+            if (!isDead[id] && !IsFree(id))
+            {
+                for (int level = 0; level <= LevelOf(id); level++)
+                {
+                    if (UsesL2)
+                    {
+                        RepairList<L2SquaredDistance>(segments, id, level, isDead, scratch);
+                    }
+                    else
+                    {
+                        RepairList<InnerProductDistance>(segments, id, level, isDead, scratch);
+                    }
+                }
+            }
+
+            return scratch;
+        }, ReturnScratch);
+
+        // The orphan guard of AddLink counts layer-0 in-links: recount them from the repaired lists, without the
+        // deleted nodes' lists, which are about to be cleared.
+        RecountInDegrees(isDead);
+
+        // Rebuilt lists can leave a few live nodes, or small groups of them, with no path from the entry point.
+        if (UsesL2)
+        {
+            ReconnectUnreachable<L2SquaredDistance>(segments, isDead);
+        }
+        else
+        {
+            ReconnectUnreachable<InnerProductDistance>(segments, isDead);
+        }
+    }
+
+    /// <summary>
+    /// Waits until every scratch rented before this call has been returned: after it, no search or insert that could
+    /// have seen the graph before the last repair is still running.
+    /// </summary>
+    public void WaitForReaders() => _scratch.WaitForEarlierRentals();
+
+    /// <summary>Clears the slots of unlinked deleted nodes and makes them reusable. Call after <see cref="WaitForReaders"/>.</summary>
+    public void Free(IReadOnlyList<int> dead)
+    {
+        NodeSegments s = Segments;
+        foreach (int id in dead)
+        {
+            ref int record = ref *s.Layer0Record(id);
+            LinkRecord.Lock(ref record);
+            LinkRecord.Replace(ref record, []);
+            LinkRecord.Unlock(ref record);
+            s.Upper(id) = null;
+            s.InDegree(id) = 0;
+            Volatile.Write(ref s.Flags(id), NodeFlags.Deleted | NodeFlags.Free);
+        }
+
+        lock (_allocLock)
+        {
+            for (int i = dead.Count - 1; i >= 0; i--)
+            {
+                _free.Push(dead[i]);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Makes every live node reachable on layer 0 from the entry point again: a breadth-first pass marks what is
+    /// reachable; each live node left over is linked from its nearest reachable node (found by a walk from the entry
+    /// point, which only meets reachable nodes) and in turn marks what it reaches.
+    /// </summary>
+    private void ReconnectUnreachable<TDistance>(NodeSegments segments, bool[] isDead)
+        where TDistance : struct, IDistance
+    {
+        int entry = EntryPoint;
+        if (entry < 0)
+        {
+            return;
+        }
+
+        int n = isDead.Length;
+        var reached = new bool[n];
+        var pending = new Stack<int>();
+        SearchScratch scratch = RentScratch();
+        try
+        {
+            MarkReachable(segments, entry, reached, pending, scratch.Links);
+            for (int id = 0; id < n; id++)
+            {
+                if (reached[id] || isDead[id] || IsFree(id))
+                {
+                    continue;
+                }
+
+                float* q = segments.Vector(id);
+                Seed(scratch, n, [new Candidate(Distance<TDistance>(q, segments.Vector(entry)), entry)], default(AnyNode), segments, M0);
+                scratch.Visited.TryVisit(id);
+                SearchLayer<TDistance, AnyNode>(segments, q, 0, M0, default, scratch);
+                // Nearest first, link from each found node until one keeps the link (a full list may prune it away).
+                int found = scratch.Results.Count;
+                Candidate[] byDistance = SelectionBuffers.Ensure(ref scratch.Insert.Candidates, found);
+                for (int i = found - 1; i >= 0; i--)
+                {
+                    byDistance[i] = scratch.Results.Pop();
+                }
+
+                for (int i = 0; i < found; i++)
+                {
+                    AddLink<TDistance>(segments, byDistance[i].Id, 0, id, scratch);
+                    if (LinksTo(segments, byDistance[i].Id, id, scratch.BridgeLinks))
+                    {
+                        break;
+                    }
+                }
+
+                MarkReachable(segments, id, reached, pending, scratch.Links);
+            }
+        }
+        finally
+        {
+            ReturnScratch(scratch);
+        }
+    }
+
+    private bool LinksTo(NodeSegments segments, int from, int to, int[] links) =>
+        links.AsSpan(0, ReadLinks(segments, from, 0, links)).Contains(to);
+
+    private void MarkReachable(NodeSegments segments, int from, bool[] reached, Stack<int> pending, int[] links)
+    {
+        reached[from] = true;
+        pending.Push(from);
+        while (pending.TryPop(out int id))
+        {
+            int count = ReadLinks(segments, id, 0, links);
+            foreach (int e in links.AsSpan(0, count))
+            {
+                if (!reached[e])
+                {
+                    reached[e] = true;
+                    pending.Push(e);
+                }
+            }
+        }
+    }
+
+    /// <summary>A live node of the highest level becomes the entry point when the current one is deleted; none when nothing lives.</summary>
+    private void MoveEntryOffDeleted(bool[] isDead)
+    {
+        lock (_entryLock)
+        {
+            int ep = (int)_entry;
+            if (_entry < 0 || !isDead[ep])
+            {
+                return;
+            }
+
+            int best = -1, bestLevel = -1;
+            for (int id = 0; id < isDead.Length; id++)
+            {
+                if (!isDead[id] && !IsFree(id) && LevelOf(id) > bestLevel)
+                {
+                    best = id;
+                    bestLevel = LevelOf(id);
+                }
+            }
+
+            Volatile.Write(ref _entry, best < 0 ? -1 : Pack(best, bestLevel));
+        }
+    }
+
+    /// <summary>
+    /// Rebuilds the list of <paramref name="id"/> on <paramref name="level"/> if it links to a deleted node: the
+    /// candidates are the live nodes within two hops on the same layer (its neighbours and theirs, through deleted and
+    /// live ones alike), selected down to capacity with the pruned ones filling what room is left. Measured on the
+    /// churn test (remove half, add as many, remove a quarter): two hops through deleted neighbours only left recall
+    /// 0.02-0.03 below a fresh build; through all neighbours it matches the fresh build, for about 30 distances per
+    /// link of the list.
+    /// </summary>
+    private void RepairList<TDistance>(NodeSegments segments, int id, int level, bool[] isDead, SearchScratch scratch)
+        where TDistance : struct, IDistance
+    {
+        int capacity = level == 0 ? M0 : M;
+        ref int record = ref Record(segments, id, level);
+        LinkRecord.Lock(ref record);
+        try
+        {
+            ReadOnlySpan<int> current = LinkRecord.Locked(ref record, capacity);
+            bool touched = false;
+            foreach (int e in current)
+            {
+                touched |= isDead[e];
+            }
+
+            if (!touched)
+            {
+                return;
+            }
+
+            // Deleted nodes' lists are never rewritten during a repair; live ones may be, and are read through the seqlock.
+            SelectionBuffers buffers = scratch.Prune;
+            VisitedSet seen = scratch.Visited;
+            seen.Reset(isDead.Length);
+            seen.TryVisit(id);
+            float* self = segments.Vector(id);
+            int count = 0;
+            foreach (int e in current)
+            {
+                if (!seen.TryVisit(e))
+                {
+                    continue;
+                }
+
+                if (!isDead[e])
+                {
+                    SelectionBuffers.Ensure(ref buffers.Candidates, count + 1)[count++] = new Candidate(Distance<TDistance>(self, segments.Vector(e)), e);
+                }
+
+                int bridged = ReadLinks(segments, e, level, scratch.BridgeLinks);
+                foreach (int f in scratch.BridgeLinks.AsSpan(0, bridged))
+                {
+                    if (!isDead[f] && !IsFree(f) && seen.TryVisit(f))
+                    {
+                        SelectionBuffers.Ensure(ref buffers.Candidates, count + 1)[count++] = new Candidate(Distance<TDistance>(self, segments.Vector(f)), f);
+                    }
+                }
+            }
+
+            buffers.EnsureAll(count);
+            Span<Candidate> all = buffers.Candidates.AsSpan(0, count);
+            all.Sort(default(ByDistance));
+            int kept = NeighborSelector.Select<TDistance>(Selection, segments, all, capacity, keepPrunedConnections: true, buffers.Kept, buffers.Discarded);
+            for (int i = 0; i < kept; i++)
+            {
+                buffers.Ids[i] = buffers.Kept[i].Id;
+            }
+
+            LinkRecord.Replace(ref record, buffers.Ids.AsSpan(0, kept));
+        }
+        finally
+        {
+            LinkRecord.Unlock(ref record);
+        }
+    }
+}
