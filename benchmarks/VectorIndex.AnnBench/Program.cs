@@ -6,7 +6,9 @@ using VectorIndex.AnnBench;
 //   dotnet run -c Release --project benchmarks/VectorIndex.AnnBench -- fashion-mnist
 //   dotnet run -c Release --project benchmarks/VectorIndex.AnnBench -- clustered --n 100000 --d 128
 //   dotnet run -c Release --project benchmarks/VectorIndex.AnnBench -- texmex --base sift_base.fvecs --query sift_query.fvecs --gt sift_groundtruth.ivecs
-// Options: --M 16 --efc 200 --threads 1,2 --ef 10,20,40,80,120,200,400 --k 10 --repeat 3 --metric L2Squared --cache benchmarks/data
+// Options: --peers hnswlib,faiss (same data and parameters, one table) --save (also measure Save / Load / OpenReadOnly)
+//          --filter 500,100,10,1 (filtered search at these pass rates, per mille; --filter-ef 64)
+//          --out benchmarks/results/name (CSV, JSON, SVG) --M 16 --efc 200 --threads 1,2 --ef 10,20,40,80,120,200,400 --k 10 --repeat 3 --metric L2Squared --cache benchmarks/data
 var args_ = new Args(args);
 string source = args_.Positional ?? "fashion-mnist";
 Metric metric = Enum.Parse<Metric>(args_.Get("metric", "L2Squared"), ignoreCase: true);
@@ -44,8 +46,7 @@ foreach (int t in threads)
 {
     (HnswIndex index, BuildResult build) = Runner.Build(data, options, t);
     builds.Add(build);
-    Console.WriteLine($"build {t} thread(s): {build.Seconds:F2} s, {build.BytesPerVector:F0} bytes/vector " +
-                      $"({build.NativeBytes / 1048576.0:F1} MiB native + {build.ManagedBytes / 1048576.0:F1} MiB managed)");
+    Console.Error.WriteLine($"  VectorIndex build with {t} thread(s): {build.Seconds:F2} s");
     if (kept is null)
     {
         kept = index; // the sweep runs on the first build (single-threaded by default: deterministic)
@@ -56,15 +57,42 @@ foreach (int t in threads)
     }
 }
 
-Console.WriteLine();
-Console.WriteLine("| library | ef | recall@" + k + " | QPS 1 thread | QPS all threads | mean us | p50 us | p99 us |");
-Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
 foreach (int ef in efs)
 {
-    SearchPoint p = Runner.Sweep(data, kept!, ef, k, repeat);
-    points.Add(p);
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"| {p.Library} | {p.Ef} | {p.Recall:F4} | {p.Qps:F0} | {p.QpsAllThreads:F0} | {p.MeanUs:F1} | {p.P50Us:F1} | {p.P99Us:F1} |"));
+    points.Add(Runner.Sweep(data, kept!, ef, k, repeat));
+}
+
+string[] peers = args_.Get("peers", "").Split(',', StringSplitOptions.RemoveEmptyEntries);
+if (peers.Length > 0 && metric != Metric.L2Squared)
+{
+    throw new ArgumentException("The peer harnesses run L2 only.");
+}
+
+foreach (string peer in peers)
+{
+    (List<BuildResult> peerBuilds, List<SearchPoint> peerPoints) = Peers.Run(peer, data, cache, m, efc, threads, efs, k, repeat);
+    builds.AddRange(peerBuilds);
+    points.AddRange(peerPoints);
+}
+
+Report.PrintBuilds(builds);
+Report.PrintPoints(points, k);
+if (peers.Length > 0)
+{
+    Report.PrintAtEqualRecall(points);
+}
+
+string stem = args_.Get("out", Path.Combine("benchmarks", "results", $"{data.Name}-M{m}-efc{efc}"));
+Report.WriteFiles(stem, $"{data.Name}, M={m}, efConstruction={efc}, k={k}", builds, points);
+
+if (args.Contains("--save"))
+{
+    PersistenceRun.Measure(data, kept!, Path.Combine(cache, "indexes"), k);
+}
+
+if (args_.Optional("filter") is not null)
+{
+    FilterRun.Measure(data, kept!, args_.Ints("filter", ""), args_.Int("filter-ef", 64), k, repeat);
 }
 
 kept!.Dispose();
