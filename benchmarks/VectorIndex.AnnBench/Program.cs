@@ -8,6 +8,7 @@ using VectorIndex.AnnBench;
 //   dotnet run -c Release --project benchmarks/VectorIndex.AnnBench -- texmex --base sift_base.fvecs --query sift_query.fvecs --gt sift_groundtruth.ivecs
 // Options: --peers hnswlib,faiss (same data and parameters, one table) --save (also measure Save / Load / OpenReadOnly)
 //          --filter 500,100,10,1 (filtered search at these pass rates, per mille; --filter-ef 64)
+//          --index-file path (load the index from it when it exists, else save the first build there)
 //          --out benchmarks/results/name (CSV, JSON, SVG) --M 16 --efc 200 --threads 1,2 --ef 10,20,40,80,120,200,400 --k 10 --repeat 3 --metric L2Squared --cache benchmarks/data
 var args_ = new Args(args);
 string source = args_.Positional ?? "fashion-mnist";
@@ -42,6 +43,15 @@ var options = new HnswOptions { Dimensions = data.Dimensions, Metric = metric, M
 var builds = new List<BuildResult>();
 var points = new List<SearchPoint>();
 HnswIndex? kept = null;
+string? indexFile = args_.Optional("index-file");
+if (indexFile is not null && File.Exists(indexFile))
+{
+    // A saved build: sweeps and experiments on the same graph without paying for the build again.
+    kept = HnswIndex.Load(indexFile);
+    Console.Error.WriteLine($"  loaded {indexFile}: {kept.Count:N0} vectors");
+    threads = [];
+}
+
 foreach (int t in threads)
 {
     (HnswIndex index, BuildResult build) = Runner.Build(data, options, t);
@@ -50,6 +60,10 @@ foreach (int t in threads)
     if (kept is null)
     {
         kept = index; // the sweep runs on the first build (single-threaded by default: deterministic)
+        if (indexFile is not null)
+        {
+            kept.Save(indexFile);
+        }
     }
     else
     {

@@ -20,9 +20,9 @@ public sealed partial class HnswIndex : IDisposable
 {
     private const int KeyStripes = 256;
 
-    // The filtered-search cost model (see ChoosePlan): distances a graph walk computes per unit of ef at full pass
-    // rate (about 20-30 with M = 16 on Fashion-MNIST and clustered 128-d sets), and how many filter calls cost as
-    // much as one distance.
+    // The filtered-search cost model (see ChoosePlan), in distance computations: a walk expands on the order of ef
+    // candidates and measures the unvisited part of each list (up to M0 = 32 at the default M), so about 32 per unit
+    // of ef at full pass rate; a filter call costs about an eighth of a distance.
     private const double WalkCostPerEf = 32;
     private const double FilterCallsPerDistance = 8;
 
@@ -346,11 +346,10 @@ public sealed partial class HnswIndex : IDisposable
                         : Search<InnerProductDistance, LiveNodes>(scratch, ef, default, SearchPlan.Walk, destination);
                 }
 
-                var filter = new LiveKeys(options);
-                SearchPlan plan = forcedPlan ?? ChoosePlan(filter, options.AllowedKeys, Math.Max(ef, destination.Length));
+                SearchPlan plan = forcedPlan ?? ChoosePlan(options, Math.Max(ef, destination.Length));
                 return _graph.UsesL2
-                    ? Search<L2SquaredDistance, LiveKeys>(scratch, ef, filter, plan, destination, options.AllowedKeys)
-                    : Search<InnerProductDistance, LiveKeys>(scratch, ef, filter, plan, destination, options.AllowedKeys);
+                    ? Search<L2SquaredDistance, LiveKeys>(scratch, ef, new LiveKeys(options), plan, destination, options.AllowedKeys)
+                    : Search<InnerProductDistance, LiveKeys>(scratch, ef, new LiveKeys(options), plan, destination, options.AllowedKeys);
             }
             finally
             {
@@ -365,17 +364,18 @@ public sealed partial class HnswIndex : IDisposable
 
     /// <summary>The plan a search with <paramref name="options"/> and <paramref name="k"/> results would take now.</summary>
     internal SearchPlan PlanFor(SearchOptions options, int k) =>
-        options.Filters ? ChoosePlan(new LiveKeys(options), options.AllowedKeys, Math.Max(options.Ef ?? Options.EfSearch, k)) : SearchPlan.Walk;
+        options.Filters ? ChoosePlan(options, Math.Max(options.Ef ?? Options.EfSearch, k)) : SearchPlan.Walk;
 
     /// <summary>
     /// Picks how a filtered search runs from the estimated share p of live vectors that pass, counted in distance
     /// computations: the graph walk costs about <c>WalkCostPerEf * ef / p</c> (it reaches 1/p nodes per accepted one),
     /// an exact scan about the number of accepted vectors (plus a cheap filter call per node without an allowed set).
     /// </summary>
-    private SearchPlan ChoosePlan(LiveKeys filter, IReadOnlySet<ulong>? allowed, int ef)
+    private SearchPlan ChoosePlan(SearchOptions options, int ef)
     {
+        IReadOnlySet<ulong>? allowed = options.AllowedKeys;
         int live = Math.Max(1, Count);
-        double p = _graph.EstimatePassRate(filter);
+        double p = _graph.EstimatePassRate(new LiveKeys(options));
         if (allowed is not null)
         {
             p = Math.Min(p, Math.Min(1.0, (double)allowed.Count / live));

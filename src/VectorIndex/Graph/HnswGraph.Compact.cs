@@ -271,8 +271,8 @@ internal sealed unsafe partial class HnswGraph
     /// candidates are the live nodes within two hops on the same layer (its neighbours and theirs, through deleted and
     /// live ones alike), selected down to capacity with the pruned ones filling what room is left. Measured on the
     /// churn test (remove half, add as many, remove a quarter): two hops through deleted neighbours only left recall
-    /// 0.02-0.03 below a fresh build; through all neighbours it matches the fresh build, for about 30 distances per
-    /// link of the list.
+    /// 0.02-0.03 below a fresh build; through all neighbours it matches the fresh build, at up to M0 x M0 distances per
+    /// rebuilt list.
     /// </summary>
     private void RepairList<TDistance>(NodeSegments segments, int id, int level, bool[] isDead, SearchScratch scratch)
         where TDistance : struct, IDistance
