@@ -190,7 +190,7 @@ internal sealed unsafe partial class HnswGraph
         BinaryHeap<FurthestFirst> results = scratch.Results;
         VisitedSet visited = scratch.Visited;
         int[] links = scratch.Links;
-        int limit = visited.Limit;
+        int[] fresh = scratch.Reached;
 
         while (candidates.Count > 0)
         {
@@ -200,27 +200,31 @@ internal sealed unsafe partial class HnswGraph
                 break;
             }
 
-            int count = ReadLinks(segments, c.Id, level, links);
-            // Ids at or past the limit (nodes newer than this search, or garbage in an unverified mapped file) have
-            // no storage in this snapshot: never touched, not even by a prefetch.
-            if (count > 0 && (uint)links[0] < (uint)limit)
+            // The next candidate's list is read after this expansion (unless it finds nearer ones): load it meanwhile.
+            if (level == 0 && candidates.Count > 0)
             {
-                Prefetch(segments.Vector(links[0]));
+                Prefetch(segments.Layer0Record(candidates.Top.Id));
             }
 
+            int count = ReadLinks(segments, c.Id, level, links);
+
+            // The unvisited neighbours first, starting the loads of all their vectors at once so the cache misses
+            // overlap; then their distances. The visited set refuses ids at or past the limit (nodes newer than this
+            // search, or garbage in an unverified mapped file): those are never touched, not even by a prefetch.
+            int n = 0;
             for (int j = 0; j < count; j++)
             {
                 int e = links[j];
-                if (j + 1 < count && (uint)links[j + 1] < (uint)limit)
+                if (visited.TryVisit(e))
                 {
-                    Prefetch(segments.Vector(links[j + 1]));
+                    fresh[n++] = e;
+                    PrefetchVector(segments.Vector(e));
                 }
+            }
 
-                if (!visited.TryVisit(e))
-                {
-                    continue;
-                }
-
+            for (int j = 0; j < n; j++)
+            {
+                int e = fresh[j];
                 float d = Distance<TDistance>(q, segments.Vector(e));
                 if (results.Count < ef || d < results.Top.Distance)
                 {
@@ -348,8 +352,21 @@ internal sealed unsafe partial class HnswGraph
         return current;
     }
 
+    /// <summary>Starts loading a vector: all of it up to <see cref="PrefetchLines"/> cache lines (the rest streams after).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Prefetch(float* p)
+    private void PrefetchVector(float* p)
+    {
+        if (Sse.IsSupported)
+        {
+            for (int line = 0; line < _prefetchLines; line++)
+            {
+                Sse.Prefetch0((byte*)p + (line * 64));
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Prefetch(void* p)
     {
         if (Sse.IsSupported)
         {

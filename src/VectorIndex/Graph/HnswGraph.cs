@@ -27,6 +27,12 @@ internal sealed unsafe partial class HnswGraph : IDisposable
     private readonly Lock _entryLock = new();
     private readonly int _upperStride;
 
+    // Cache lines of a vector a search prefetches before measuring it: the whole vector, up to PrefetchLines.
+    private readonly int _prefetchLines;
+
+    /// <summary>The most cache lines of one vector a search prefetches at once.</summary>
+    public const int PrefetchLines = 8;
+
     // The entry point and the maximum level, packed as (level << 32) | id so readers get both in one atomic read.
     // -1 while the graph is empty. Changed only under _entryLock.
     private long _entry = -1;
@@ -55,6 +61,7 @@ internal sealed unsafe partial class HnswGraph : IDisposable
         KeepPrunedConnections = options.KeepPrunedConnections;
         Frozen = frozen;
         _upperStride = UpperStride(M);
+        _prefetchLines = Math.Min(PrefetchLines, PaddedDimensions * sizeof(float) / 64);
         _store = store ?? new NodeStore(PaddedDimensions, Layer0Stride(M), options.InitialCapacity);
         _nodeCount = nodeCount;
         _entry = entry;
