@@ -35,8 +35,7 @@ if (data.TruthK < k)
 }
 
 Console.WriteLine($"# {data.Name}: {data.BaseCount:N0} x {data.Dimensions}-d base, {data.QueryCount:N0} queries, {metric}, k = {k}");
-Console.WriteLine($"# VectorIndex M = {m}, EfConstruction = {efc}; {Environment.ProcessorCount} cores, .NET {Environment.Version}, " +
-                  $"Vector512 {(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "on" : "off")}");
+Console.WriteLine($"# M = {m}, EfConstruction = {efc}; {Report.Machine()}");
 Console.WriteLine();
 
 var options = new HnswOptions { Dimensions = data.Dimensions, Metric = metric, M = m, EfConstruction = efc };

@@ -37,6 +37,24 @@ internal static class Report
         Console.WriteLine();
     }
 
+    /// <summary>The CPU, cores, OS, runtime and which SIMD widths the JIT uses: what a figure depends on.</summary>
+    public static string Machine()
+    {
+        string cpu = "unknown CPU";
+        try
+        {
+            cpu = File.Exists("/proc/cpuinfo")
+                ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? cpu
+                : cpu;
+        }
+        catch (IOException)
+        {
+        }
+
+        return $"{cpu}, {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}, " +
+               $"Vector512 {(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "on" : "off")}, AVX2 {(System.Runtime.Intrinsics.X86.Avx2.IsSupported ? "on" : "off")}";
+    }
+
     /// <summary>Single-thread QPS of each library interpolated at each recall target, and ours over each peer's.</summary>
     public static void PrintAtEqualRecall(IReadOnlyList<SearchPoint> points)
     {
@@ -112,7 +130,7 @@ internal static class Report
         var json = new
         {
             title,
-            machine = $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}",
+            machine = Machine(),
             builds = builds.Select(b => new { b.Library, b.Threads, b.Seconds, b.ManagedBytes, b.NativeBytes, BytesPerVector = b.ManagedBytes + b.NativeBytes > 0 ? b.BytesPerVector : (double?)null }),
             points = points.Select(p => new { p.Library, p.Ef, p.Recall, p.Qps, QpsAllThreads = Finite(p.QpsAllThreads), p.MeanUs, P50Us = Finite(p.P50Us), P99Us = Finite(p.P99Us) }),
         };

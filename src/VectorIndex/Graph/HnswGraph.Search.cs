@@ -108,7 +108,7 @@ internal sealed unsafe partial class HnswGraph
     /// the ids by a golden-ratio sequence (no periodic key pattern aliases with it). Deterministic for a given node
     /// count, so the same search on the same index takes the same plan. 1 when no sampled node is live.
     /// </summary>
-    public double EstimatePassRate<TFilter>(TFilter filter, int samples = 64)
+    public double EstimatePassRate<TFilter>(TFilter filter, int samples = 128)
         where TFilter : struct, INodeFilter
     {
         int n = NodeCount;
