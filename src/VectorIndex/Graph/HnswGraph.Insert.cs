@@ -179,23 +179,24 @@ internal sealed unsafe partial class HnswGraph
                 buffers.Ids[i] = buffers.Kept[i].Id;
             }
 
-            Span<int> next = buffers.Ids.AsSpan(0, kept);
             if (level == 0)
             {
-                foreach (int old in current)
-                {
-                    if (!next.Contains(old))
-                    {
-                        Interlocked.Decrement(ref segments.InDegree(old));
-                    }
-                }
-
-                if (next.Contains(to))
+                if (buffers.Ids.AsSpan(0, kept).Contains(to))
                 {
                     Interlocked.Increment(ref segments.InDegree(to));
                 }
+
+                foreach (int old in current)
+                {
+                    if (!buffers.Ids.AsSpan(0, kept).Contains(old) && !TryDropInbound(segments, old))
+                    {
+                        // Another list dropped its other inbound link meanwhile: this is its last one, keep it.
+                        kept = KeepInstead(segments, buffers.Ids, kept, capacity, old);
+                    }
+                }
             }
 
+            Span<int> next = buffers.Ids.AsSpan(0, kept);
             LinkRecord.Replace(ref record, next);
         }
         finally
@@ -241,6 +242,54 @@ internal sealed unsafe partial class HnswGraph
         }
 
         return keptCount;
+    }
+
+    /// <summary>
+    /// Takes one inbound layer-0 link away from <paramref name="id"/> unless it is the last: a compare-and-swap, so two
+    /// lists pruning the same node at once cannot both drop what they each saw as "one of two" links.
+    /// </summary>
+    private static bool TryDropInbound(NodeSegments segments, int id)
+    {
+        ref int inDegree = ref segments.InDegree(id);
+        while (true)
+        {
+            int v = Volatile.Read(ref inDegree);
+            if (v <= 1)
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref inDegree, v - 1, v) == v)
+            {
+                return true;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Puts <paramref name="orphan"/> back into the pruned list <paramref name="ids"/>: in a free slot, or in place of
+    /// the furthest kept neighbour that can spare this inbound link. Returns the list's new length.
+    /// </summary>
+    private static int KeepInstead(NodeSegments segments, int[] ids, int count, int capacity, int orphan)
+    {
+        if (count < capacity)
+        {
+            ids[count] = orphan;
+            return count + 1;
+        }
+
+        for (int i = count - 1; i >= 0; i--)
+        {
+            if (TryDropInbound(segments, ids[i]))
+            {
+                ids[i] = orphan;
+                return count;
+            }
+        }
+
+        // Every kept neighbour is someone's last link too: nothing can be spared, and the orphan's link goes.
+        Interlocked.Decrement(ref segments.InDegree(orphan));
+        return count;
     }
 
     private static int IndexOf(ReadOnlySpan<Candidate> candidates, int id)
