@@ -87,48 +87,13 @@ internal sealed unsafe partial class HnswGraph
     /// </summary>
     public void RepairAroundDeleted(IReadOnlyList<int> dead, int maxDegreeOfParallelism)
     {
-        int n = NodeCount;
-        var isDead = new bool[n];
-        foreach (int id in dead)
-        {
-            isDead[id] = true;
-        }
-
-        MoveEntryOffDeleted(isDead);
-        NodeSegments segments = Segments;
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism <= 0 ? Environment.ProcessorCount : maxDegreeOfParallelism };
-        Parallel.For(0, n, parallel, RentScratch, (id, _, scratch) =>
-        {
-            if (!isDead[id] && !IsFree(id))
-            {
-                for (int level = 0; level <= LevelOf(id); level++)
-                {
-                    if (UsesL2)
-                    {
-                        RepairList<L2SquaredDistance>(segments, id, level, isDead, scratch);
-                    }
-                    else
-                    {
-                        RepairList<InnerProductDistance>(segments, id, level, isDead, scratch);
-                    }
-                }
-            }
-
-            return scratch;
-        }, ReturnScratch);
-
-        // The orphan guard of AddLink counts layer-0 in-links: recount them from the repaired lists, without the
-        // deleted nodes' lists, which are about to be cleared.
-        RecountInDegrees(isDead);
-
-        // Rebuilt lists can leave a few live nodes, or small groups of them, with no path from the entry point.
         if (UsesL2)
         {
-            ReconnectUnreachable<L2SquaredDistance>(segments, isDead);
+            RepairAroundDeleted<L2SquaredDistance>(dead, maxDegreeOfParallelism);
         }
         else
         {
-            ReconnectUnreachable<InnerProductDistance>(segments, isDead);
+            RepairAroundDeleted<InnerProductDistance>(dead, maxDegreeOfParallelism);
         }
     }
 
@@ -239,6 +204,40 @@ internal sealed unsafe partial class HnswGraph
                 }
             }
         }
+    }
+
+    private void RepairAroundDeleted<TDistance>(IReadOnlyList<int> dead, int maxDegreeOfParallelism)
+        where TDistance : struct, IDistance
+    {
+        int n = NodeCount;
+        var isDead = new bool[n];
+        foreach (int id in dead)
+        {
+            isDead[id] = true;
+        }
+
+        MoveEntryOffDeleted(isDead);
+        NodeSegments segments = Segments;
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism <= 0 ? Environment.ProcessorCount : maxDegreeOfParallelism };
+        Parallel.For(0, n, parallel, RentScratch, (id, _, scratch) =>
+        {
+            if (!isDead[id] && !IsFree(id))
+            {
+                for (int level = 0; level <= LevelOf(id); level++)
+                {
+                    RepairList<TDistance>(segments, id, level, isDead, scratch);
+                }
+            }
+
+            return scratch;
+        }, ReturnScratch);
+
+        // The orphan guard of AddLink counts layer-0 in-links: recount them from the repaired lists, without the
+        // deleted nodes' lists, which are about to be cleared.
+        RecountInDegrees(isDead);
+
+        // Rebuilt lists can leave a few live nodes, or small groups of them, with no path from the entry point.
+        ReconnectUnreachable<TDistance>(segments, isDead);
     }
 
     /// <summary>A live node of the highest level becomes the entry point when the current one is deleted; none when nothing lives.</summary>
