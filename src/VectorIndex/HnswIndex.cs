@@ -32,7 +32,8 @@ public sealed partial class HnswIndex : IDisposable
     private const double BridgingMaxPassRate = 0.3;
     private const double FloatsPerFilterCall = 48;
 
-    // An add compacts first when this many removed nodes (or a tenth of all nodes, if more) wait to be unlinked.
+    // An add or remove compacts when this many removed nodes (or a tenth of the live ones, if more) wait to be unlinked:
+    // so the nodes stored never exceed the live ones by more than a tenth (plus this many).
     private const int MinimumCompaction = 64;
 
     private readonly HnswGraph _graph;
@@ -279,25 +280,47 @@ public sealed partial class HnswIndex : IDisposable
                     $"The destination has room for {destination.Length} floats; the vectors have {Dimensions}.", nameof(destination));
             }
 
-            lock (Stripe(key))
+            // The gate keeps a compaction from moving the node while its vector is copied (the stripe keeps writers of this key out).
+            bool gated = !_graph.Frozen;
+            if (gated)
             {
-                int id;
-                Dictionary<ulong, int> ids = Ids();
-                lock (_idsLock)
-                {
-                    if (!ids.TryGetValue(key, out id))
-                    {
-                        return false;
-                    }
-                }
+                _writeGate.EnterReadLock();
+            }
 
-                _graph.VectorOf(id).CopyTo(destination);
-                return true;
+            try
+            {
+                return CopyVector(key, destination);
+            }
+            finally
+            {
+                if (gated)
+                {
+                    _writeGate.ExitReadLock();
+                }
             }
         }
         finally
         {
             Exit();
+        }
+    }
+
+    private bool CopyVector(ulong key, Span<float> destination)
+    {
+        lock (Stripe(key))
+        {
+            int id;
+            Dictionary<ulong, int> ids = Ids();
+            lock (_idsLock)
+            {
+                if (!ids.TryGetValue(key, out id))
+                {
+                    return false;
+                }
+            }
+
+            _graph.VectorOf(id).CopyTo(destination);
+            return true;
         }
     }
 
@@ -499,14 +522,18 @@ public sealed partial class HnswIndex : IDisposable
     }
 
     /// <summary>
-    /// Unlinks the removed and replaced vectors from the graph and makes their slots reusable by later adds. Runs
-    /// by itself from the next add once they reach a tenth of the nodes, so under churn memory stays bounded; call it
-    /// to do that work at a time of your choosing (after a bulk removal, before <see cref="Save(string)"/>).
+    /// Unlinks the removed and replaced vectors from the graph and gives their memory back: afterwards the index holds
+    /// what a fresh build of its live vectors would. Runs by itself from the next add or remove once they reach a
+    /// tenth of the live vectors, so memory stays within a tenth of that under any churn; call it to do that work at a
+    /// time of your choosing (after a bulk removal, before <see cref="Save(string)"/>, which stores removed vectors
+    /// still linked).
     /// </summary>
     /// <remarks>
     /// Every neighbour list that links to a removed node is rebuilt from its live neighbours and theirs (with the
-    /// index's neighbour selection), on all cores. Searches go on meanwhile; adds and removes wait until it ends.
-    /// A slot is reused only after every search that started before the repair has returned.
+    /// index's neighbour selection), on all cores. Then the vectors stored last move into the freed places, and the
+    /// storage past the live vectors is released. Searches go on meanwhile (a search running across it may miss a
+    /// moved vector, never return one twice); adds, removes and <see cref="TryGetVector"/> wait until it ends.
+    /// Memory is touched only after every search that could still read it has returned.
     /// </remarks>
     /// <returns>How many removed or replaced vectors were unlinked.</returns>
     /// <exception cref="InvalidOperationException">The index is read-only (<see cref="OpenReadOnly(string)"/>).</exception>
@@ -528,10 +555,10 @@ public sealed partial class HnswIndex : IDisposable
     /// <summary>Removed or replaced vectors still linked in the graph: what the next compaction unlinks.</summary>
     public int PendingRemovals => Volatile.Read(ref _pendingDeletes);
 
-    /// <summary>Compacts when the removed nodes still linked reach a tenth of all nodes. Call holding no lock or scratch.</summary>
+    /// <summary>Compacts when the removed nodes still linked reach a tenth of the live ones. Call holding no lock or scratch.</summary>
     private void CompactIfDue()
     {
-        if (Volatile.Read(ref _pendingDeletes) >= Math.Max(MinimumCompaction, _graph.NodeCount / 10))
+        if (Volatile.Read(ref _pendingDeletes) >= Math.Max(MinimumCompaction, Count / 10))
         {
             CompactCore();
         }
@@ -549,6 +576,18 @@ public sealed partial class HnswIndex : IDisposable
                 _graph.WaitForReaders();
                 _graph.Free(dead);
             }
+
+            // Then the live nodes close the gaps and the storage past them goes back.
+            int[] moved = _graph.MoveTailIntoHoles();
+            lock (_idsLock)
+            {
+                foreach (int id in moved)
+                {
+                    _ids![_graph.KeyOf(id)] = id;
+                }
+            }
+
+            _graph.ReleaseTail();
 
             Volatile.Write(ref _pendingDeletes, 0);
             return dead.Count;

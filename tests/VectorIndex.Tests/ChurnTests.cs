@@ -36,7 +36,7 @@ public sealed class ChurnTests
             live.Add(row);
         }
 
-        index.Graph.NodeCount.Should().Be(N, "the first add compacted, and the adds took the freed slots");
+        index.Graph.NodeCount.Should().Be(index.Count + index.PendingRemovals, "compactions gave back every slot they freed");
         foreach (int row in live.OrderBy(_ => random.Next()).Take(N / 4).ToList())
         {
             index.Remove(keys[row]).Should().BeTrue();
@@ -57,17 +57,48 @@ public sealed class ChurnTests
         index.Count.Should().Be(live.Count);
         GraphInvariants.Check(index);
 
+        index.Graph.NodeCount.Should().BeLessThanOrEqualTo(live.Count + (live.Count / 10), "removals compact before they reach a tenth of the live vectors");
+        long freshFile = SavedLength(fresh);
+        SavedLength(index).Should().BeLessThanOrEqualTo(freshFile + (freshFile / 10), "the file holds at most a tenth more than a fresh build's");
+
         int pending = index.PendingRemovals;
         index.Compact().Should().Be(pending);
         double compactedRecall = TestData.Recall(index, exact, queries, D, 10, options);
         compactedRecall.Should().BeGreaterThanOrEqualTo(freshRecall - 0.02, "the repaired lists route as well as a fresh graph");
-        index.Graph.FreeCount.Should().Be(N / 4, "every slot removed since the refill is free");
-        index.Graph.NodeCount.Should().Be(N, "memory never grew past the peak of live vectors");
+        index.Graph.NodeCount.Should().Be(live.Count, "the live vectors moved into the freed slots and the rest was released");
+        index.NativeMemoryBytes.Should().Be(fresh.NativeMemoryBytes);
+        SavedLength(index).Should().BeLessThanOrEqualTo(freshFile + (freshFile / 50), "the same nodes as a fresh build's (only the upper layers' sizes differ)");
         GraphInvariants.Check(index);
+        EveryKeyFindsItsVector(index, [.. rows.Select(r => (keys[r], TestData.Row(data, D, r).ToArray()))]);
     }
 
     [Fact]
-    public void Compaction_unlinks_removed_and_replaced_nodes_and_the_next_adds_reuse_their_slots()
+    public void Compaction_releases_the_storage_past_the_live_vectors()
+    {
+        // 128 floats a vector: 8,192 vectors a segment, so the 17,000 slots span three segments and 5,100 live fit in one.
+        const int d = 128, n = 17_000;
+        float[] data = TestData.Clustered(n, d, seed: 89);
+        ulong[] keys = TestData.Keys(n);
+        using var index = new HnswIndex(new HnswOptions { Dimensions = d, M = 8, EfConstruction = 40 });
+        index.AddRange(keys, data);
+        long full = index.NativeMemoryBytes;
+        for (int i = 0; i < n; i++)
+        {
+            if (i % 10 >= 3)
+            {
+                index.Remove(keys[i]);
+            }
+        }
+
+        index.Compact();
+        index.Graph.NodeCount.Should().Be(5_100);
+        index.NativeMemoryBytes.Should().BeLessThanOrEqualTo(full / 3, "two of the three segments were released");
+        GraphInvariants.Check(index);
+        EveryKeyFindsItsVector(index, [.. Enumerable.Range(0, n).Where(i => i % 10 < 3).Select(i => (keys[i], TestData.Row(data, d, i).ToArray()))]);
+    }
+
+    [Fact]
+    public void Compaction_unlinks_removed_and_replaced_nodes_and_moves_the_live_ones_into_their_slots()
     {
         float[] data = TestData.Clustered(3_000, D, seed: 84);
         ulong[] keys = TestData.Keys(3_000);
@@ -84,8 +115,10 @@ public sealed class ChurnTests
 
         index.Compact().Should().Be(101);
         index.PendingRemovals.Should().Be(0);
-        index.Graph.FreeCount.Should().Be(101);
+        index.Graph.NodeCount.Should().Be(1_900, "the last vectors moved into the freed slots");
+        index.Graph.FreeCount.Should().Be(0);
         GraphInvariants.Check(index);
+        EveryKeyFindsItsVector(index, [.. Enumerable.Range(100, 1_900).Select(i => (keys[i], TestData.Row(data, D, i == 500 ? 2_500 : i).ToArray()))]);
         index.Compact().Should().Be(0, "nothing is left to unlink");
 
         for (int i = 2_000; i < 2_101; i++)
@@ -93,8 +126,7 @@ public sealed class ChurnTests
             index.Add(keys[i], TestData.Row(data, D, i));
         }
 
-        index.Graph.NodeCount.Should().Be(2_001, "every add took a freed slot");
-        index.Graph.FreeCount.Should().Be(0);
+        index.Graph.NodeCount.Should().Be(2_001);
         index.Count.Should().Be(2_001);
         for (int i = 0; i < 100; i++)
         {
@@ -123,12 +155,13 @@ public sealed class ChurnTests
 
         index.Compact();
         index.PendingRemovals.Should().Be(0);
-        index.Graph.FreeCount.Should().Be(500);
+        index.Graph.NodeCount.Should().Be(0);
+        index.NativeMemoryBytes.Should().Be(0, "every segment was released");
         index.Search(TestData.Row(data, D, 0), 5).Should().BeEmpty();
         GraphInvariants.Check(index);
 
         index.AddRange(keys.AsMemory(0, 300), data.AsMemory(0, 300 * D));
-        index.Graph.NodeCount.Should().Be(500);
+        index.Graph.NodeCount.Should().Be(300);
         index.Search(TestData.Row(data, D, 7), 1).Single().Should().Be(new SearchResult(keys[7], 0f));
         GraphInvariants.Check(index);
     }
@@ -212,7 +245,38 @@ public sealed class ChurnTests
         await Task.WhenAll(writer, reader);
         errors.Should().BeEmpty();
         index.Count.Should().Be(n);
-        index.Graph.NodeCount.Should().BeLessThan(n + (n / 5), "removed slots were reused");
+        index.Graph.NodeCount.Should().Be(n + index.PendingRemovals, "compactions gave back every slot they freed");
         GraphInvariants.Check(index);
+    }
+
+    private static long SavedLength(HnswIndex index)
+    {
+        using var stream = new MemoryStream();
+        index.Save(stream);
+        return stream.Length;
+    }
+
+    /// <summary>Each key's stored vector is its own, and a search for it finds the key first as often as in a fresh build of them.</summary>
+    private static void EveryKeyFindsItsVector(HnswIndex index, (ulong Key, float[] Vector)[] expected)
+    {
+        index.Count.Should().Be(expected.Length);
+        var stored = new float[index.Dimensions];
+        var options = new SearchOptions { Ef = 64 };
+        int foundFirst = 0;
+        foreach ((ulong key, float[] vector) in expected)
+        {
+            index.TryGetVector(key, stored).Should().BeTrue();
+            stored.Should().Equal(vector);
+            foundFirst += index.Search(vector, 1, options).Single().Key == key ? 1 : 0;
+        }
+
+        using var fresh = new HnswIndex(index.Options);
+        foreach ((ulong key, float[] vector) in expected)
+        {
+            fresh.Add(key, vector);
+        }
+
+        int freshFirst = expected.Count(e => fresh.Search(e.Vector, 1, options).Single().Key == e.Key);
+        ((double)foundFirst / expected.Length).Should().BeGreaterThanOrEqualTo(((double)freshFirst / expected.Length) - 0.01, "a moved vector is found as often as in a fresh build");
     }
 }

@@ -375,7 +375,7 @@ public sealed class PersistenceTests : IDisposable
         index.Remove(_keys[5]);
         index.Compact().Should().Be(2);
         index.Add(_keys[4], TestData.Row(_data, D, 2_000));
-        index.Graph.FreeCount.Should().Be(1);
+        index.Graph.FreeCount.Should().Be(0);
         return index;
     }
 

@@ -14,8 +14,11 @@ namespace VectorIndex.Graph;
 /// Afterwards no live list links to a deleted node, so no search that starts later can reach one.</item>
 /// <item><see cref="WaitForReaders"/>: searches that started before the repair may still hold deleted ids; the
 /// slots are not touched until every such search (every scratch rented before) has returned.</item>
-/// <item><see cref="Free"/>: the slots are cleared and put on the free list, from which <see cref="AllocateNode"/>
-/// takes them before it grows the storage.</item>
+/// <item><see cref="Free"/>: the slots are cleared and put on the free list (from which <see cref="AllocateNode"/>
+/// takes them before it grows the storage).</item>
+/// <item><see cref="MoveTailIntoHoles"/> and <see cref="ReleaseTail"/>: the nodes above the live count move into the
+/// free slots below it, and the node count and storage shrink to the live nodes, so memory (and a saved file) is what a
+/// fresh build of the live vectors takes.</item>
 /// </list>
 /// The caller keeps writers out for the whole of it (the index's write gate); searches go on.
 /// </summary>
@@ -124,6 +127,148 @@ internal sealed unsafe partial class HnswGraph
             {
                 _free.Push(dead[i]);
             }
+        }
+    }
+
+    /// <summary>
+    /// Moves the nodes above the live count into the free slots below it, so the live nodes fill 0..live-1 and
+    /// <see cref="ReleaseTail"/> can give the rest back. Each moved node is copied whole into its hole, hidden; every
+    /// list that links to it (and the entry point) is redirected to the copy; then the original is hidden before the
+    /// copy shows, so a search that met both returns only the copy (<c>WriteResults</c> re-checks). Call after
+    /// <see cref="Free"/>, with writers kept out.
+    /// </summary>
+    /// <returns>The slots that received a node: its key now lives there.</returns>
+    public int[] MoveTailIntoHoles()
+    {
+        int n = NodeCount;
+        int[] free = FreeSlots();
+        int live = n - free.Length;
+        int holes = 0;
+        while (holes < free.Length && free[holes] < live)
+        {
+            holes++;
+        }
+
+        if (holes == 0)
+        {
+            return [];
+        }
+
+        NodeSegments s = Segments;
+        int[] to = free[..holes];
+        var movedTo = new int[n - live];
+        var links = new int[M0];
+        for (int src = live, i = 0; src < n; src++)
+        {
+            movedTo[src - live] = -1;
+            if (IsFree(src))
+            {
+                continue;
+            }
+
+            int dst = to[i++];
+            movedTo[src - live] = dst;
+            new Span<float>(s.Vector(src), PaddedDimensions).CopyTo(new Span<float>(s.Vector(dst), PaddedDimensions));
+            s.Key(dst) = s.Key(src);
+            s.Upper(dst) = s.Upper(src); // shared until the original's slot is cleared: the same node's lists
+            ref int record = ref *s.Layer0Record(dst);
+            int count = ReadLinks(s, src, 0, links);
+            LinkRecord.Lock(ref record);
+            LinkRecord.Replace(ref record, links.AsSpan(0, count));
+            LinkRecord.Unlock(ref record);
+            Volatile.Write(ref s.Flags(dst), (byte)(LevelOf(src) | NodeFlags.Deleted));
+        }
+
+        for (int id = 0; id < live; id++)
+        {
+            for (int level = 0; level <= LevelOf(id); level++)
+            {
+                Redirect(s, id, level, live, movedTo, links);
+            }
+        }
+
+        lock (_entryLock)
+        {
+            if (_entry >= 0 && (int)_entry >= live)
+            {
+                Volatile.Write(ref _entry, Pack(movedTo[(int)_entry - live], MaxLevel));
+            }
+        }
+
+        for (int src = live; src < n; src++)
+        {
+            if (movedTo[src - live] >= 0)
+            {
+                SetDeleted(src, true);
+                SetDeleted(movedTo[src - live], false);
+            }
+        }
+
+        return to;
+    }
+
+    /// <summary>
+    /// After <see cref="MoveTailIntoHoles"/> (and the key map's update to the new slots): lowers the node count to the
+    /// live nodes and releases the storage above them, each step once no reader can still see the state before it
+    /// (one that holds the old count may still read the moved originals; one that holds the old segment snapshot may
+    /// still read the dropped segments). Writers must be kept out.
+    /// </summary>
+    public void ReleaseTail()
+    {
+        int n = NodeCount, live;
+        lock (_allocLock)
+        {
+            live = n - _free.Count;
+            if (live == n)
+            {
+                return;
+            }
+
+            _free.Clear();
+            Volatile.Write(ref _nodeCount, live);
+        }
+
+        WaitForReaders();
+        NodeSegments s = Segments;
+        int keptCapacity = (int)Math.Min(n, ((long)live + s.Mask) >> s.Shift << s.Shift);
+        for (int id = live; id < keptCapacity; id++)
+        {
+            ref int record = ref *s.Layer0Record(id);
+            LinkRecord.Replace(ref record, []);
+            s.Upper(id) = null;
+            s.Key(id) = 0;
+            s.Flags(id) = 0;
+        }
+
+        nint[] released = _store.Shrink(live);
+        WaitForReaders();
+        _store.Release(released);
+        RecountInDegrees();
+    }
+
+    /// <summary>Rewrites the node's list on <paramref name="level"/> if it links to a node <see cref="MoveTailIntoHoles"/> moved.</summary>
+    private void Redirect(NodeSegments segments, int id, int level, int live, int[] movedTo, int[] links)
+    {
+        ref int record = ref Record(segments, id, level);
+        LinkRecord.Lock(ref record);
+        try
+        {
+            ReadOnlySpan<int> current = LinkRecord.Locked(ref record, level == 0 ? M0 : M);
+            if (!current.ContainsAnyInRange(live, int.MaxValue))
+            {
+                return;
+            }
+
+            for (int i = 0; i < current.Length; i++)
+            {
+                links[i] = current[i] < live ? current[i] : movedTo[current[i] - live];
+            }
+
+            LinkRecord.Replace(ref record, links.AsSpan(0, current.Length));
+        }
+        finally
+        {
+            LinkRecord.Unlock(ref record);
         }
     }
 
@@ -277,6 +422,8 @@ internal sealed unsafe partial class HnswGraph
         where TDistance : struct, IDistance
     {
         int capacity = level == 0 ? M0 : M;
+        Span<int> gainedLinks = stackalloc int[capacity];
+        int gained = 0;
         ref int record = ref Record(segments, id, level);
         LinkRecord.Lock(ref record);
         try
@@ -331,11 +478,26 @@ internal sealed unsafe partial class HnswGraph
                 buffers.Ids[i] = buffers.Kept[i].Id;
             }
 
+            // The links this list gained; each gets its reverse below, as an insert would.
+            gained = 0;
+            for (int i = 0; i < kept; i++)
+            {
+                if (!current.Contains(buffers.Ids[i]))
+                {
+                    gainedLinks[gained++] = buffers.Ids[i];
+                }
+            }
+
             LinkRecord.Replace(ref record, buffers.Ids.AsSpan(0, kept));
         }
         finally
         {
             LinkRecord.Unlock(ref record);
+        }
+
+        for (int i = 0; i < gained; i++)
+        {
+            AddLink<TDistance>(segments, gainedLinks[i], level, id, scratch);
         }
     }
 }

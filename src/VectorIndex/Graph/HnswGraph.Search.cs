@@ -117,7 +117,7 @@ internal sealed unsafe partial class HnswGraph
         for (int i = 1; i <= samples && i <= n; i++)
         {
             int id = (int)(((((ulong)i * 0x9E3779B97F4A7C15UL) >> 32) * (uint)n) >> 32);
-            if (IsDeleted(id))
+            if ((Volatile.Read(ref segments.Flags(id)) & NodeFlags.Deleted) != 0)
             {
                 continue;
             }
@@ -146,12 +146,19 @@ internal sealed unsafe partial class HnswGraph
     private static int WriteResults(NodeSegments segments, BinaryHeap<FurthestFirst> results, Span<SearchResult> destination)
     {
         int found = results.DrainNearestFirst(destination);
+        int written = 0;
         for (int i = 0; i < found; i++)
         {
-            destination[i] = destination[i] with { Key = segments.Key((int)destination[i].Key) };
+            // Checked again at the end: a node that a compaction moved (or a key an add replaced) may have been met
+            // under its old and its new id. The old one is hidden before the new one shows, so by now it reads hidden.
+            int id = (int)destination[i].Key;
+            if ((Volatile.Read(ref segments.Flags(id)) & NodeFlags.Deleted) == 0)
+            {
+                destination[written++] = new SearchResult(segments.Key(id), destination[i].Distance);
+            }
         }
 
-        return found;
+        return written;
     }
 
     /// <summary>Starts SEARCH-LAYER from the entry points <paramref name="entries"/>: v, C and W of algorithm 2.</summary>

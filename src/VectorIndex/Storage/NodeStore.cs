@@ -124,6 +124,48 @@ internal sealed unsafe class NodeStore : IDisposable
         }
     }
 
+    /// <summary>
+    /// Drops the segments no node below <paramref name="count"/> lives in: publishes the smaller snapshot and returns
+    /// their native blocks, which the caller frees with <see cref="Release"/> once no reader can hold the old snapshot.
+    /// </summary>
+    public nint[] Shrink(int count)
+    {
+        lock (_growLock)
+        {
+            NodeSegments old = _segments;
+            int keep = (int)(((long)count + old.Mask) >> old.Shift);
+            if (!_ownsMemory || keep >= old.Vectors.Length)
+            {
+                return [];
+            }
+
+            nint[] released = [.. old.Vectors.AsSpan(keep), .. old.Layer0.AsSpan(keep)];
+            _segments = new NodeSegments(
+                old.Shift, old.VectorStride, old.Layer0Stride, old.Vectors[..keep], old.Layer0[..keep], old.Keys[..keep],
+                old.FlagSegments[..keep], old.UpperSegments[..keep], old.InDegreeSegments[..keep]);
+            return released;
+        }
+    }
+
+    /// <summary>Frees native blocks <see cref="Shrink"/> returned.</summary>
+    public void Release(nint[] blocks)
+    {
+        if (blocks.Length == 0)
+        {
+            return;
+        }
+
+        NodeSegments s = _segments;
+        int half = blocks.Length / 2;
+        long bytes = (half * (long)(s.Mask + 1) * s.VectorStride * sizeof(float)) + (half * (long)(s.Mask + 1) * s.Layer0Stride * sizeof(int));
+        foreach (nint p in blocks)
+        {
+            NativeMemory.AlignedFree((void*)p);
+        }
+
+        Interlocked.Add(ref _nativeBytes, -bytes);
+    }
+
     public void Dispose()
     {
         lock (_growLock)
