@@ -12,11 +12,24 @@ internal static class FilterRun
 {
     private const int MaxQueries = 1_000;
 
-    public static void Measure(Dataset data, HnswIndex index, int[] passPerMille, int ef, int k, int repeat)
+    /// <summary>
+    /// Prints the table. With <paramref name="hnswlib"/> (the peer's build parameters and cache), hnswlib 0.8.0's
+    /// filtered searchKnn runs at the same pass rates, ef and queries, on its own build (see Peers.RunFiltered).
+    /// </summary>
+    public static void Measure(
+        Dataset data, HnswIndex index, int[] passPerMille, int ef, int k, int repeat, (string Cache, int M, int Efc, int Threads)? hnswlib = null)
     {
         // The exact plans scan up to half the base per query: 1,000 queries keep the run to minutes.
+        Dataset all = data;
         data = data.QueryCount > MaxQueries ? data with { Queries = data.Queries[..(MaxQueries * data.Dimensions)] } : data;
         var inv = CultureInfo.InvariantCulture;
+        Dictionary<int, (double Recall, double Qps)>? peer = null;
+        if (hnswlib is { } h)
+        {
+            (int, int[])[] truths = [.. passPerMille.Select(p => (p, Answers(data, index, FunctionFilter(ef, p), HnswIndex.SearchPlan.Exact, k)))];
+            peer = Peers.RunFiltered(all, h.Cache, h.M, h.Efc, h.Threads, ef, k, repeat, data.QueryCount, truths);
+        }
+
         Console.WriteLine($"| pass rate | filter as | plan | recall@{k} | QPS 1 thread | QPS / exact scan's |");
         Console.WriteLine("| ---: | --- | --- | ---: | ---: | ---: |");
         foreach (int perMille in passPerMille)
@@ -30,7 +43,7 @@ internal static class FilterRun
                 }
             }
 
-            var byFunction = new SearchOptions { Ef = ef, Filter = key => Passes(key, perMille) };
+            SearchOptions byFunction = FunctionFilter(ef, perMille);
             var bySet = new SearchOptions { Ef = ef, AllowedKeys = set };
             int[] truth = Answers(data, index, byFunction, HnswIndex.SearchPlan.Exact, k);
             double exactQps = 0;
@@ -49,11 +62,19 @@ internal static class FilterRun
                     Console.WriteLine(string.Create(inv, $"| {perMille / 10.0:0.#}% | {name} | {planName} | {recall:F4} | {qps:F0} | {qps / exactQps:F2}x |"));
                 }
             }
+
+            if (peer is not null && peer.TryGetValue(perMille, out (double Recall, double Qps) p))
+            {
+                Console.WriteLine(string.Create(inv, $"| {perMille / 10.0:0.#}% | function | hnswlib 0.8.0 searchKnn filter | {p.Recall:F4} | {p.Qps:F0} | {p.Qps / exactQps:F2}x |"));
+            }
         }
 
         Console.WriteLine();
     }
 
+    private static SearchOptions FunctionFilter(int ef, int perMille) => new() { Ef = ef, Filter = key => Passes(key, perMille) };
+
+    /// <summary>Whether a key passes at the pass rate: a hash, so passing keys are scattered (the hnswlib harness has the same).</summary>
     public static bool Passes(ulong key, int passPerMille) => (int)((key * 0x9E3779B97F4A7C15UL) >> 40) % 1000 < passPerMille;
 
     private static int[] Answers(Dataset data, HnswIndex index, SearchOptions options, HnswIndex.SearchPlan? plan, int k)

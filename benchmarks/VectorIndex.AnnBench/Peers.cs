@@ -62,6 +62,53 @@ internal static class Peers
         return (builds, points);
     }
 
+    /// <summary>
+    /// hnswlib's own filtered search (searchKnn with a BaseFilterFunctor, hnswlib 0.8.0: Debian's 0.6.2 has none) at
+    /// each pass rate, over the first <paramref name="queryCount"/> queries, against the given exact filtered answers
+    /// (k per query, -1 where fewer pass). One build on <paramref name="threads"/> threads.
+    /// </summary>
+    public static Dictionary<int, (double Recall, double Qps)> RunFiltered(
+        Dataset data, string cache, int m, int efc, int threads, int ef, int k, int repeat, int queryCount, IReadOnlyList<(int PerMille, int[] Truth)> truths)
+    {
+        string root = RepositoryRoot();
+        (string basePath, _, _) = ExportTexmex(data, cache);
+        string folder = Path.GetDirectoryName(basePath)!;
+        string queryPath = Path.Combine(folder, $"filter-query-{queryCount}.fvecs");
+        WriteFvecs(queryPath, data.Queries[..(queryCount * data.Dimensions)], data.Dimensions);
+        var filters = new List<string>();
+        foreach ((int perMille, int[] truth) in truths)
+        {
+            string truthPath = Path.Combine(folder, $"filter-{perMille}-k{k}-q{queryCount}.ivecs");
+            Dataset.WriteIvecs(truthPath, truth, k);
+            filters.Add($"{perMille}:{truthPath}");
+        }
+
+        string binary = Path.Combine(root, "benchmarks", "peers", "hnswlib", "bin", "hnswlib_filter_bench");
+        if (!File.Exists(binary))
+        {
+            RunJsonLines("/bin/bash", Path.Combine(root, "benchmarks", "peers", "install-deps.sh")).ToList();
+            RunJsonLines("/bin/bash", $"{Path.Combine(root, "benchmarks", "peers", "hnswlib", "build.sh")} --filter").ToList();
+        }
+
+        var results = new Dictionary<int, (double Recall, double Qps)>();
+        string arguments = $"--base {basePath} --query {queryPath} --k {k} --M {m} --efc {efc} --threads {threads} --repeat {repeat} --ef none " +
+                           $"--filter {string.Join(',', filters)} --filter-ef {ef}";
+        foreach (JsonElement line in RunJsonLines(binary, arguments))
+        {
+            if (line.GetProperty("phase").GetString() == "filter")
+            {
+                if (line.GetProperty("rejected_returned").GetInt64() != 0)
+                {
+                    throw new InvalidOperationException("hnswlib returned labels its filter rejects.");
+                }
+
+                results[line.GetProperty("per_mille").GetInt32()] = (line.GetProperty("recall").GetDouble(), line.GetProperty("qps").GetDouble());
+            }
+        }
+
+        return results;
+    }
+
     /// <summary>Writes base, queries and ground truth as TEXMEX files (once), the format every harness reads.</summary>
     private static (string Base, string Query, string Truth) ExportTexmex(Dataset data, string cache)
     {

@@ -7,8 +7,10 @@ using VectorIndex.AnnBench;
 //   dotnet run -c Release --project benchmarks/VectorIndex.AnnBench -- clustered --n 100000 --d 128
 //   dotnet run -c Release --project benchmarks/VectorIndex.AnnBench -- texmex --base sift_base.fvecs --query sift_query.fvecs --gt sift_groundtruth.ivecs
 // Options: --peers hnswlib,faiss (same data and parameters, one table) --save (also measure Save / Load / OpenReadOnly)
-//          --filter 500,100,10,1 (filtered search at these pass rates, per mille; --filter-ef 64)
+//          --filter 500,100,10,1 (filtered search at these pass rates, per mille; --filter-ef 64; with --peers hnswlib,
+//          also hnswlib 0.8.0's filtered searchKnn, built from the headers hnswlib-node ships on npm)
 //          --index-file path (load the index from it when it exists, else save the first build there)
+//          --churn 0.5 (last: remove that share of the keys, compact, add them back, sweep again; timed)
 //          --out benchmarks/results/name (CSV, JSON, SVG) --M 16 --efc 200 --threads 1,2 --ef 10,20,40,80,120,200,400 --k 10 --repeat 3 --metric L2Squared --cache benchmarks/data
 var args_ = new Args(args);
 string source = args_.Positional ?? "fashion-mnist";
@@ -105,7 +107,15 @@ if (args.Contains("--save"))
 
 if (args_.Optional("filter") is not null)
 {
-    FilterRun.Measure(data, kept!, args_.Ints("filter", ""), args_.Int("filter-ef", 64), k, repeat);
+    FilterRun.Measure(
+        data, kept!, args_.Ints("filter", ""), args_.Int("filter-ef", 64), k, repeat,
+        peers.Contains("hnswlib") ? (cache, m, efc, args_.Ints("threads", "1,2").Max()) : null);
+}
+
+if (args_.Optional("churn") is { } churn)
+{
+    // Last: it changes the index.
+    ChurnRun.Measure(data, kept!, points, double.Parse(churn, CultureInfo.InvariantCulture), efs, k, repeat, Path.Combine(cache, "indexes"));
 }
 
 kept!.Dispose();

@@ -1,6 +1,24 @@
 #!/usr/bin/env bash
-# Builds the hnswlib peer harness against Debian's libhnswlib-dev headers, as fast as the compiler makes it.
+# Builds the hnswlib peer harness, as fast as the compiler makes it:
+#   build.sh           against Debian's libhnswlib-dev headers (0.6.2)     -> bin/hnswlib_bench
+#   build.sh --filter  against hnswlib 0.8.0, whose searchKnn takes a filter -> bin/hnswlib_filter_bench
+# Debian has no hnswlib with filters; hnswlib-node 3.0.0 on npm ships the 0.8.0 headers (src/hnswlib/), so
+# --filter takes them from there (npm pack, nothing installed).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 mkdir -p "$here/bin"
-g++ -O3 -march=native -DNDEBUG -std=c++17 -o "$here/bin/hnswlib_bench" "$here/hnswlib_bench.cpp" -lpthread >&2
+if [ "${1:-}" = "--filter" ]; then
+    headers="$here/bin/hnswlib-0.8.0"
+    if [ ! -f "$headers/hnswlib/hnswlib.h" ]; then
+        work="$(mktemp -d)"
+        (cd "$work" && npm pack --silent hnswlib-node@3.0.0 >/dev/null && tar xzf hnswlib-node-3.0.0.tgz)
+        mkdir -p "$headers/hnswlib"
+        cp "$work"/package/src/hnswlib/*.h "$headers/hnswlib/"
+        cp "$work"/package/LICENSE "$headers/" 2>/dev/null || true
+        rm -rf "$work"
+    fi
+    g++ -O3 -march=native -DNDEBUG -DHNSWLIB_FILTER -std=c++17 -I "$headers" \
+        -o "$here/bin/hnswlib_filter_bench" "$here/hnswlib_bench.cpp" -lpthread >&2
+else
+    g++ -O3 -march=native -DNDEBUG -std=c++17 -o "$here/bin/hnswlib_bench" "$here/hnswlib_bench.cpp" -lpthread >&2
+fi
