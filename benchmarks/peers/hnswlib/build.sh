@@ -10,6 +10,13 @@ mkdir -p "$here/bin"
 if [ "${1:-}" = "--filter" ]; then
     headers="$here/bin/hnswlib-0.8.0"
     if [ ! -f "$headers/hnswlib/hnswlib.h" ]; then
+        if ! command -v npm >/dev/null; then
+            echo "installing npm (Debian) to fetch the hnswlib 0.8.0 headers" >&2
+            sudo_=""
+            [ "$(id -u)" -ne 0 ] && sudo_="sudo"
+            $sudo_ apt-get update -q >&2
+            DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -q npm >&2
+        fi
         work="$(mktemp -d)"
         (cd "$work" && npm pack --silent hnswlib-node@3.0.0 >/dev/null && tar xzf hnswlib-node-3.0.0.tgz)
         mkdir -p "$headers/hnswlib"
