@@ -46,8 +46,8 @@ public sealed partial class HnswIndex : IDisposable
     // Removed or replaced nodes still linked in the graph (see Compact).
     private int _pendingDeletes;
 
-    // Writers (Add, AddRange, Remove) hold it shared; Save holds it exclusively, so it stores a consistent snapshot
-    // while searches, which never take it, go on.
+    // Writers (Add, AddRange, Remove) and TryGetVector hold it shared; Save holds it exclusively, so it stores a
+    // consistent snapshot, and so does a compaction, which moves nodes. Searches never take it.
     private readonly ReaderWriterLockSlim _writeGate = new(LockRecursionPolicy.SupportsRecursion);
 
     // The memory-mapped file of a read-only index, released by Dispose.
@@ -280,47 +280,32 @@ public sealed partial class HnswIndex : IDisposable
                     $"The destination has room for {destination.Length} floats; the vectors have {Dimensions}.", nameof(destination));
             }
 
-            // The gate keeps a compaction from moving the node while its vector is copied (the stripe keeps writers of this key out).
-            bool gated = !_graph.Frozen;
-            if (gated)
-            {
-                _writeGate.EnterReadLock();
-            }
-
+            // Under the gate no compaction can move or clear the node while its vector is copied (a removal or a
+            // replacement only hides it).
+            _writeGate.EnterReadLock();
             try
             {
-                return CopyVector(key, destination);
+                int id;
+                Dictionary<ulong, int> ids = Ids();
+                lock (_idsLock)
+                {
+                    if (!ids.TryGetValue(key, out id))
+                    {
+                        return false;
+                    }
+                }
+
+                _graph.VectorOf(id).CopyTo(destination);
+                return true;
             }
             finally
             {
-                if (gated)
-                {
-                    _writeGate.ExitReadLock();
-                }
+                _writeGate.ExitReadLock();
             }
         }
         finally
         {
             Exit();
-        }
-    }
-
-    private bool CopyVector(ulong key, Span<float> destination)
-    {
-        lock (Stripe(key))
-        {
-            int id;
-            Dictionary<ulong, int> ids = Ids();
-            lock (_idsLock)
-            {
-                if (!ids.TryGetValue(key, out id))
-                {
-                    return false;
-                }
-            }
-
-            _graph.VectorOf(id).CopyTo(destination);
-            return true;
         }
     }
 
@@ -407,12 +392,11 @@ public sealed partial class HnswIndex : IDisposable
             p = Math.Min(p, Math.Min(1.0, (double)allowed.Count / live));
         }
 
-        double walk = p >= BridgingMinPassRate && p < BridgingMaxPassRate
-            ? BridgingCostFactor * WalkCostPerEf * ef
-            : WalkCostPerEf * ef / p;
+        bool bridging = p >= BridgingMinPassRate && p < BridgingMaxPassRate;
+        double walk = bridging ? BridgingCostFactor * WalkCostPerEf * ef : WalkCostPerEf * ef / p;
         double filterCalls = _graph.NodeCount / Math.Max(1.0, Dimensions / FloatsPerFilterCall);
         double exact = allowed is not null ? Math.Min(allowed.Count, live) : (p * live) + filterCalls;
-        return exact <= walk ? SearchPlan.Exact : p >= BridgingMinPassRate && p < BridgingMaxPassRate ? SearchPlan.Bridging : SearchPlan.Walk;
+        return exact <= walk ? SearchPlan.Exact : bridging ? SearchPlan.Bridging : SearchPlan.Walk;
     }
 
     /// <summary>

@@ -14,8 +14,7 @@ namespace VectorIndex.Graph;
 /// Afterwards no live list links to a deleted node, so no search that starts later can reach one.</item>
 /// <item><see cref="WaitForReaders"/>: searches that started before the repair may still hold deleted ids; the
 /// slots are not touched until every such search (every scratch rented before) has returned.</item>
-/// <item><see cref="Free"/>: the slots are cleared and put on the free list (from which <see cref="AllocateNode"/>
-/// takes them before it grows the storage).</item>
+/// <item><see cref="Free"/>: the slots are cleared and flagged free.</item>
 /// <item><see cref="MoveTailIntoHoles"/> and <see cref="ReleaseTail"/>: the nodes above the live count move into the
 /// free slots below it, and the node count and storage shrink to the live nodes, so memory (and a saved file) is what a
 /// fresh build of the live vectors takes.</item>
@@ -24,47 +23,30 @@ namespace VectorIndex.Graph;
 /// </summary>
 internal sealed unsafe partial class HnswGraph
 {
-    // Slots of nodes that were deleted and unlinked, ready for reuse. Guarded by _allocLock.
-    private readonly Stack<int> _free = new();
-
-    /// <summary>Slots ready for reuse.</summary>
-    public int FreeCount
-    {
-        get
-        {
-            lock (_allocLock)
-            {
-                return _free.Count;
-            }
-        }
-    }
-
     /// <summary>Whether the slot is free (its node was deleted and unlinked).</summary>
     public bool IsFree(int id) => (Volatile.Read(ref Segments.Flags(id)) & NodeFlags.Free) != 0;
 
-    /// <summary>The free slots, lowest first (for the file's free-slot section).</summary>
+    /// <summary>How many slots are free (see <see cref="FreeSlots"/>).</summary>
+    public int FreeCount => FreeSlots().Length;
+
+    /// <summary>
+    /// The free slots, lowest first, read from the flags. Between a compaction's <see cref="Free"/> and its
+    /// <see cref="ReleaseTail"/> only; otherwise none, unless a file listed some (files written before compactions
+    /// shrank), which the next compaction closes.
+    /// </summary>
     public int[] FreeSlots()
     {
-        lock (_allocLock)
+        var slots = new List<int>();
+        int n = NodeCount;
+        for (int id = 0; id < n; id++)
         {
-            int[] slots = [.. _free];
-            Array.Sort(slots);
-            return slots;
-        }
-    }
-
-    /// <summary>Marks loaded free slots (a file's free-slot section) and makes them reusable.</summary>
-    public void RestoreFreeSlots(ReadOnlySpan<int> slots)
-    {
-        lock (_allocLock)
-        {
-            // Highest first onto the stack, so the lowest slot is reused first, as in the original.
-            for (int i = slots.Length - 1; i >= 0; i--)
+            if (IsFree(id))
             {
-                Segments.Flags(slots[i]) |= NodeFlags.Free;
-                _free.Push(slots[i]);
+                slots.Add(id);
             }
         }
+
+        return [.. slots];
     }
 
     /// <summary>The nodes that are deleted but still in the graph: what the next compaction unlinks.</summary>
@@ -106,7 +88,7 @@ internal sealed unsafe partial class HnswGraph
     /// </summary>
     public void WaitForReaders() => _scratch.WaitForEarlierRentals();
 
-    /// <summary>Clears the slots of unlinked deleted nodes and makes them reusable. Call after <see cref="WaitForReaders"/>.</summary>
+    /// <summary>Clears the slots of unlinked deleted nodes and flags them free. Call after <see cref="WaitForReaders"/>.</summary>
     public void Free(IReadOnlyList<int> dead)
     {
         NodeSegments s = Segments;
@@ -119,14 +101,6 @@ internal sealed unsafe partial class HnswGraph
             s.Upper(id) = null;
             s.InDegree(id) = 0;
             Volatile.Write(ref s.Flags(id), NodeFlags.Deleted | NodeFlags.Free);
-        }
-
-        lock (_allocLock)
-        {
-            for (int i = dead.Count - 1; i >= 0; i--)
-            {
-                _free.Push(dead[i]);
-            }
         }
     }
 
@@ -171,6 +145,7 @@ internal sealed unsafe partial class HnswGraph
             new Span<float>(s.Vector(src), PaddedDimensions).CopyTo(new Span<float>(s.Vector(dst), PaddedDimensions));
             s.Key(dst) = s.Key(src);
             s.Upper(dst) = s.Upper(src); // shared until the original's slot is cleared: the same node's lists
+            s.InDegree(dst) = s.InDegree(src); // every link to the original becomes one to the copy
             ref int record = ref *s.Layer0Record(dst);
             int count = ReadLinks(s, src, 0, links);
             LinkRecord.Lock(ref record);
@@ -199,7 +174,9 @@ internal sealed unsafe partial class HnswGraph
         {
             if (movedTo[src - live] >= 0)
             {
-                SetDeleted(src, true);
+                // The original becomes a free slot (searches that still hold it read its upper lists through the
+                // array it shares with the copy, never its level).
+                Volatile.Write(ref s.Flags(src), NodeFlags.Deleted | NodeFlags.Free);
                 SetDeleted(movedTo[src - live], false);
             }
         }
@@ -215,18 +192,19 @@ internal sealed unsafe partial class HnswGraph
     /// </summary>
     public void ReleaseTail()
     {
-        int n = NodeCount, live;
-        lock (_allocLock)
+        // The moves left every free slot above the live nodes.
+        int n = NodeCount, live = n;
+        while (live > 0 && IsFree(live - 1))
         {
-            live = n - _free.Count;
-            if (live == n)
-            {
-                return;
-            }
-
-            _free.Clear();
-            Volatile.Write(ref _nodeCount, live);
+            live--;
         }
+
+        if (live == n)
+        {
+            return;
+        }
+
+        Volatile.Write(ref _nodeCount, live);
 
         WaitForReaders();
         NodeSegments s = Segments;
@@ -236,6 +214,7 @@ internal sealed unsafe partial class HnswGraph
             ref int record = ref *s.Layer0Record(id);
             LinkRecord.Replace(ref record, []);
             s.Upper(id) = null;
+            s.InDegree(id) = 0;
             s.Key(id) = 0;
             s.Flags(id) = 0;
         }
@@ -243,7 +222,6 @@ internal sealed unsafe partial class HnswGraph
         nint[] released = _store.Shrink(live);
         WaitForReaders();
         _store.Release(released);
-        RecountInDegrees();
     }
 
     /// <summary>Rewrites the node's list on <paramref name="level"/> if it links to a node <see cref="MoveTailIntoHoles"/> moved.</summary>

@@ -173,7 +173,7 @@ internal sealed unsafe partial class HnswGraph : IDisposable
 
     /// <summary>
     /// Allocates a node for <paramref name="paddedVector"/> (already normalised for cosine and zero-padded to
-    /// <see cref="PaddedDimensions"/>) in a free slot, or a new one, stored deleted: it becomes a result only when the caller clears the flag.
+    /// <see cref="PaddedDimensions"/>) after the last one, stored deleted: it becomes a result only when the caller clears the flag.
     /// Nobody can reach it before <see cref="Insert"/> links it.
     /// </summary>
     public int AllocateNode(ulong key, ReadOnlySpan<float> paddedVector, out int level)
@@ -182,18 +182,14 @@ internal sealed unsafe partial class HnswGraph : IDisposable
         int id;
         lock (_allocLock)
         {
-            // A slot freed by compaction first: it is unlinked, and no reader that could still see it is left.
-            if (!_free.TryPop(out id))
+            id = _nodeCount;
+            if (id == int.MaxValue)
             {
-                id = _nodeCount;
-                if (id == int.MaxValue)
-                {
-                    throw new InvalidOperationException("The index holds the maximum number of nodes (2^31 - 1).");
-                }
-
-                _store.EnsureCapacity(id + 1);
-                Volatile.Write(ref _nodeCount, id + 1);
+                throw new InvalidOperationException("The index holds the maximum number of nodes (2^31 - 1).");
             }
+
+            _store.EnsureCapacity(id + 1);
+            Volatile.Write(ref _nodeCount, id + 1);
         }
 
         NodeSegments s = _store.Segments;

@@ -23,21 +23,6 @@ internal readonly struct LiveNodes : INodeFilter
 /// <summary>Live nodes whose key the caller's options accept (<see cref="SearchOptions.Filter"/>, <see cref="SearchOptions.AllowedKeys"/>).</summary>
 internal readonly struct LiveKeys(SearchOptions options) : INodeFilter
 {
-    // A HashSet, the usual allowed set, is asked through its class: a direct call, not an interface dispatch per
-    // candidate. Measured on Fashion-MNIST (ef 64) with 10-20% of the keys allowed: the walk through rejected nodes
-    // 10-35% faster. A set lookup still costs more than a cheap function filter (about 0.6x its QPS at 10%).
-    private readonly HashSet<ulong>? _hashSet = options.AllowedKeys as HashSet<ulong>;
-    private readonly IReadOnlySet<ulong>? _otherSet = options.AllowedKeys is HashSet<ulong> ? null : options.AllowedKeys;
-    private readonly Func<ulong, bool>? _filter = options.Filter;
-
-    public bool Accept(NodeSegments segments, int id)
-    {
-        if ((Volatile.Read(ref segments.Flags(id)) & NodeFlags.Deleted) != 0)
-        {
-            return false;
-        }
-
-        ulong key = segments.Key(id);
-        return (_hashSet is null || _hashSet.Contains(key)) && (_otherSet is null || _otherSet.Contains(key)) && (_filter is null || _filter(key));
-    }
+    public bool Accept(NodeSegments segments, int id) =>
+        (Volatile.Read(ref segments.Flags(id)) & NodeFlags.Deleted) == 0 && options.Accepts(segments.Key(id));
 }

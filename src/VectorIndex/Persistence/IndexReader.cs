@@ -71,7 +71,7 @@ internal static unsafe class IndexReader
             }
 
             int[]?[] upper = ReadUpper(header, flags, sectionReader);
-            int[] free = ReadFreeSlots(header, flags, sectionReader);
+            ReadFreeSlots(header, flags, sectionReader);
 
             for (int id = 0; id < n; id++)
             {
@@ -82,7 +82,6 @@ internal static unsafe class IndexReader
 
             var graph = new HnswGraph(header.Options, store, n, header.Entry, header.LevelState, frozen: false);
             graph.RecountInDegrees();
-            graph.RestoreFreeSlots(free);
             return new LoadedGraph(header.Options, graph, LiveKeys(keys, flags, n), header.LiveCount, null);
         }
         catch
@@ -228,7 +227,8 @@ internal static unsafe class IndexReader
         return upper;
     }
 
-    private static int[] ReadFreeSlots(FileHeader header, byte[] flags, SectionReader reader)
+    /// <summary>Checks the free-slot section and flags its slots free in <paramref name="flags"/>.</summary>
+    private static void ReadFreeSlots(FileHeader header, byte[] flags, SectionReader reader)
     {
         SectionInfo section = header[Section.FreeSlots];
         int[] free = new int[section.Length / sizeof(int)];
@@ -243,8 +243,6 @@ internal static unsafe class IndexReader
 
             flags[id] |= NodeFlags.Free;
         }
-
-        return free;
     }
 
     /// <summary>One stored neighbour list: version 0, a count within capacity, links to other nodes on this level or above.</summary>
