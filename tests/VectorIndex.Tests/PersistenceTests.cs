@@ -223,7 +223,7 @@ public sealed class PersistenceTests : IDisposable
     public void A_flipped_bit_anywhere_is_invalid_data_or_changes_nothing()
     {
         using HnswIndex original = SmallIndex();
-        byte[] bytes = SmallIndexBytes();
+        byte[] bytes = Bytes(original);
         string path = Path.Combine(_folder, "flip.vidx");
         var random = new Random(74);
         var positions = Enumerable.Range(0, FileHeader.Length * 8).Where(b => b % 3 == 0)
@@ -253,7 +253,7 @@ public sealed class PersistenceTests : IDisposable
 
                 using (copy)
                 {
-                    SameAnswers(original, copy); // only padding bytes may flip unnoticed
+                    SameAnswers(original, copy, $"bit {bit} flipped"); // only padding bytes may flip unnoticed
                 }
             }
         }
@@ -382,6 +382,11 @@ public sealed class PersistenceTests : IDisposable
     private byte[] SmallIndexBytes()
     {
         using HnswIndex index = SmallIndex();
+        return Bytes(index);
+    }
+
+    private static byte[] Bytes(HnswIndex index)
+    {
         using var stream = new MemoryStream();
         index.Save(stream);
         return stream.ToArray();
@@ -400,12 +405,12 @@ public sealed class PersistenceTests : IDisposable
         return index;
     }
 
-    private void SameAnswers(HnswIndex expected, HnswIndex actual)
+    private void SameAnswers(HnswIndex expected, HnswIndex actual, string context = "")
     {
         var options = new SearchOptions { Ef = 40 };
         for (int q = 0; q < _queries.Length / D; q++)
         {
-            actual.Search(TestData.Row(_queries, D, q), 10, options).Should().Equal(expected.Search(TestData.Row(_queries, D, q), 10, options), $"query {q}");
+            actual.Search(TestData.Row(_queries, D, q), 10, options).Should().Equal(expected.Search(TestData.Row(_queries, D, q), 10, options), $"query {q} {context}");
         }
     }
 

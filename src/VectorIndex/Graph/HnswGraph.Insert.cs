@@ -128,9 +128,10 @@ internal sealed unsafe partial class HnswGraph
     /// <summary>
     /// Adds the link <paramref name="from"/> -&gt; <paramref name="to"/> on <paramref name="level"/>. When the list is
     /// full, the list plus the new link are re-pruned to capacity with the configured selection, with
-    /// <paramref name="from"/> as the base element (the paper's "shrink connections").
+    /// <paramref name="from"/> as the base element (the paper's "shrink connections"). With
+    /// <paramref name="orphanGuard"/>, layer 0 keeps in-degrees and never drops a node's last inbound link.
     /// </summary>
-    private void AddLink<TDistance>(NodeSegments segments, int from, int level, int to, SearchScratch scratch)
+    private void AddLink<TDistance>(NodeSegments segments, int from, int level, int to, SearchScratch scratch, bool orphanGuard = true)
         where TDistance : struct, IDistance
     {
         int capacity = level == 0 ? M0 : M;
@@ -147,7 +148,7 @@ internal sealed unsafe partial class HnswGraph
             if (current.Length < capacity)
             {
                 LinkRecord.Append(ref record, to);
-                if (level == 0)
+                if (level == 0 && orphanGuard)
                 {
                     Interlocked.Increment(ref segments.InDegree(to));
                 }
@@ -169,7 +170,7 @@ internal sealed unsafe partial class HnswGraph
             all.Sort(default(ByDistance));
             int kept = NeighborSelector.Select<TDistance>(
                 Selection, segments, all, capacity, KeepPrunedConnections, buffers.Kept, buffers.Discarded);
-            if (level == 0)
+            if (level == 0 && orphanGuard)
             {
                 kept = KeepLastInboundLinks(segments, all, current, to, buffers.Kept.AsSpan(0, capacity), kept);
             }
@@ -179,7 +180,7 @@ internal sealed unsafe partial class HnswGraph
                 buffers.Ids[i] = buffers.Kept[i].Id;
             }
 
-            if (level == 0)
+            if (level == 0 && orphanGuard)
             {
                 if (buffers.Ids.AsSpan(0, kept).Contains(to))
                 {
