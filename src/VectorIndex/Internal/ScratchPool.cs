@@ -15,7 +15,7 @@ internal sealed class ScratchPool(Func<SearchScratch> create)
     private readonly SearchScratch?[] _slots = new SearchScratch?[Math.Max(4, Environment.ProcessorCount * 2)];
     private readonly int[] _rented = new int[2];
     private readonly Lock _waitLock = new();
-    private int _parity;
+    private int _flips; // grace periods begun; the low bit is the parity new rentals count under
 
     public SearchScratch Rent()
     {
@@ -28,12 +28,22 @@ internal sealed class ScratchPool(Func<SearchScratch> create)
 
         scratch ??= create();
 
-        // A full fence: the count is visible before the renter reads the graph. A renter that read the old parity
-        // just before a flip is counted there and waited for, which is only conservative.
-        int parity = Volatile.Read(ref _parity) & 1;
-        Interlocked.Increment(ref _rented[parity]);
-        scratch.RentParity = parity;
-        return scratch;
+        // Count first (a full fence), then check the parity did not flip meanwhile: a waiter that flipped it may have
+        // found the old count drained before this increment landed, and would not wait for this renter. Counted under
+        // the current parity, the renter is waited for by any later flip.
+        while (true)
+        {
+            int flips = Volatile.Read(ref _flips);
+            int parity = flips & 1;
+            Interlocked.Increment(ref _rented[parity]);
+            if (Volatile.Read(ref _flips) == flips)
+            {
+                scratch.RentParity = parity;
+                return scratch;
+            }
+
+            Interlocked.Decrement(ref _rented[parity]);
+        }
     }
 
     public void Return(SearchScratch scratch)
@@ -54,7 +64,7 @@ internal sealed class ScratchPool(Func<SearchScratch> create)
     {
         lock (_waitLock)
         {
-            int old = Interlocked.Increment(ref _parity) - 1 & 1;
+            int old = Interlocked.Increment(ref _flips) - 1 & 1;
             var spin = default(SpinWait);
             while (Volatile.Read(ref _rented[old]) != 0)
             {
