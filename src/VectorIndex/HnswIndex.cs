@@ -36,6 +36,9 @@ public sealed partial class HnswIndex : IDisposable
     // so the nodes stored never exceed the live ones by more than a tenth (plus this many).
     private const int MinimumCompaction = 64;
 
+    // How often a search that came back short of k while a key was handed over asks (see BeginHandover).
+    private const int MaxSearchAttempts = 8;
+
     private readonly HnswGraph _graph;
     private readonly Lock _idsLock = new();
 
@@ -45,6 +48,10 @@ public sealed partial class HnswIndex : IDisposable
 
     // Removed or replaced nodes still linked in the graph (see Compact).
     private int _pendingDeletes;
+
+    // Keys moved to another node (replacements, compaction's moves): begun and ended, see BeginHandover.
+    private long _handoversBegun;
+    private long _handoversEnded;
 
     // Writers (Add, AddRange, Remove) and TryGetVector hold it shared; Save holds it exclusively, so it stores a
     // consistent snapshot, and so does a compaction, which moves nodes. Searches never take it.
@@ -408,6 +415,31 @@ public sealed partial class HnswIndex : IDisposable
         where TDistance : struct, IDistance
         where TFilter : struct, INodeFilter
     {
+        // A key handed over to a new node may be missed under both (see BeginHandover): an answer short of k is only
+        // final when no handover overlapped it. Each retry waits for a moment without one; a few retries at most, so
+        // a stream of replacements cannot hold a search forever.
+        for (int attempt = 1; ; attempt++)
+        {
+            long stamp = HandoverStamp();
+            int found = SearchOnce<TDistance, TFilter>(scratch, ef, filter, plan, destination, allowed);
+            if (found == destination.Length || NoHandoverSince(stamp) || attempt == MaxSearchAttempts)
+            {
+                return found;
+            }
+
+            var spin = default(SpinWait);
+            while (HandoverStamp() < 0)
+            {
+                spin.SpinOnce();
+            }
+        }
+    }
+
+    private int SearchOnce<TDistance, TFilter>(
+        SearchScratch scratch, int ef, TFilter filter, SearchPlan plan, Span<SearchResult> destination, IReadOnlySet<ulong>? allowed)
+        where TDistance : struct, IDistance
+        where TFilter : struct, INodeFilter
+    {
         if (plan != SearchPlan.Exact)
         {
             int found = _graph.Search<TDistance, TFilter>(scratch, ef, filter, plan == SearchPlan.Bridging, destination);
@@ -421,6 +453,27 @@ public sealed partial class HnswIndex : IDisposable
             ? _graph.ExactSearch<TDistance, TFilter>(scratch, filter, destination)
             : _graph.ExactSearch<TDistance, TFilter>(scratch, AllowedIds(allowed, scratch), filter, destination);
     }
+
+    /// <summary>
+    /// Starts a handover: a live key moves to another node (a replacement's new vector, or a compaction's move), and
+    /// for a moment it is hidden in its old node before it shows in the new one, so a search that reads the two flags
+    /// at different times (an exact scan reads them far apart) can miss the key. Searches that come back short of k
+    /// ask again when a handover overlapped them. Every begin is followed by <see cref="EndHandover"/>.
+    /// </summary>
+    private void BeginHandover() => Interlocked.Increment(ref _handoversBegun);
+
+    private void EndHandover() => Interlocked.Increment(ref _handoversEnded);
+
+    /// <summary>The handovers begun so far when none is under way, else -1. Ended is read first: if it equals begun, none ran at that moment.</summary>
+    private long HandoverStamp()
+    {
+        long ended = Volatile.Read(ref _handoversEnded);
+        long begun = Volatile.Read(ref _handoversBegun);
+        return ended == begun ? begun : -1;
+    }
+
+    /// <summary>Whether no handover was under way at <paramref name="stamp"/> and none has begun since.</summary>
+    private bool NoHandoverSince(long stamp) => stamp >= 0 && Volatile.Read(ref _handoversBegun) == stamp;
 
     /// <summary>The nodes of the allowed keys that are present, in the scratch's id buffer.</summary>
     private ReadOnlySpan<int> AllowedIds(IReadOnlySet<ulong> allowed, SearchScratch scratch)
@@ -482,6 +535,11 @@ public sealed partial class HnswIndex : IDisposable
                 lock (_idsLock)
                 {
                     previous = _ids!.TryGetValue(key, out int old) ? old : -1;
+                    if (previous >= 0)
+                    {
+                        BeginHandover();
+                    }
+
                     _ids[key] = id;
                     if (previous < 0)
                     {
@@ -496,6 +554,10 @@ public sealed partial class HnswIndex : IDisposable
                 }
 
                 _graph.SetDeleted(id, false);
+                if (previous >= 0)
+                {
+                    EndHandover();
+                }
             }
         }
         finally
@@ -562,6 +624,7 @@ public sealed partial class HnswIndex : IDisposable
             }
 
             // Then the live nodes close the gaps and the storage past them goes back.
+            BeginHandover();
             int[] moved = _graph.MoveTailIntoHoles();
             lock (_idsLock)
             {
@@ -570,6 +633,8 @@ public sealed partial class HnswIndex : IDisposable
                     _ids![_graph.KeyOf(id)] = id;
                 }
             }
+
+            EndHandover();
 
             _graph.ReleaseTail();
 

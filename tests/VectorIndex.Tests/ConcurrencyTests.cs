@@ -116,4 +116,65 @@ public sealed class ConcurrencyTests
         index.Count.Should().Be(6_000);
         GraphInvariants.Check(index);
     }
+
+    [Fact]
+    public async Task Searches_return_k_results_while_keys_are_replaced_and_compactions_move_them()
+    {
+        const int n = 2_000;
+        float[] data = TestData.Clustered(n, D, seed: 44);
+        ulong[] keys = TestData.Keys(n);
+        using var index = new HnswIndex(new HnswOptions { Dimensions = D, M = 8, EfConstruction = 40 });
+        index.AddRange(keys, data);
+
+        // Twenty keys pass the filter, so a search for 30 answers with exactly those twenty, from the exact scan.
+        var allowed = keys.Where((_, i) => i % 100 == 7).ToHashSet();
+        var errors = new ConcurrentQueue<string>();
+        int done = 0;
+
+        void Replacer()
+        {
+            var random = new Random(2);
+            for (int round = 0; round < 30; round++)
+            {
+                for (int j = 0; j < 100; j++)
+                {
+                    // Same vector, new node: the key is handed over to another slot.
+                    int i = j % 2 == 0 ? (random.Next(20) * 100) + 7 : random.Next(n);
+                    index.Add(keys[i], TestData.Row(data, D, i));
+                }
+
+                index.Compact(); // moves the tail's nodes, these among them, into the freed slots
+            }
+
+            Volatile.Write(ref done, 1);
+        }
+
+        void Searcher(int seed)
+        {
+            var random = new Random(seed);
+            var filtered = new SearchOptions { AllowedKeys = allowed };
+            var destination = new SearchResult[30];
+            while (Volatile.Read(ref done) == 0)
+            {
+                ReadOnlySpan<float> query = TestData.Row(data, D, random.Next(n));
+                int found = index.Search(query, destination, filtered);
+                if (found != allowed.Count || destination.Take(found).Select(r => r.Key).Distinct().Count() != found)
+                {
+                    errors.Enqueue($"{found} results with the allowed keys, {destination.Take(found).Select(r => r.Key).Distinct().Count()} distinct");
+                }
+
+                found = index.Search(query, destination.AsSpan(0, 10));
+                if (found != 10)
+                {
+                    errors.Enqueue($"{found} results of 10");
+                }
+            }
+        }
+
+        await Task.WhenAll(Task.Run(Replacer), Task.Run(() => Searcher(3)), Task.Run(() => Searcher(4)));
+
+        errors.Should().BeEmpty();
+        index.Count.Should().Be(n);
+        GraphInvariants.Check(index);
+    }
 }

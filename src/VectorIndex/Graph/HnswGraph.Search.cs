@@ -52,7 +52,7 @@ internal sealed unsafe partial class HnswGraph
             }
         }
 
-        return WriteResults(segments, scratch.Results, destination);
+        return WriteResults(segments, scratch, destination);
     }
 
     /// <summary>
@@ -78,7 +78,7 @@ internal sealed unsafe partial class HnswGraph
             }
         }
 
-        return WriteResults(segments, scratch.Results, destination);
+        return WriteResults(segments, scratch, destination);
     }
 
     /// <summary>The exact answer among the nodes <paramref name="ids"/> (a caller's allowed keys): those the filter accepts.</summary>
@@ -100,7 +100,7 @@ internal sealed unsafe partial class HnswGraph
             }
         }
 
-        return WriteResults(segments, scratch.Results, destination);
+        return WriteResults(segments, scratch, destination);
     }
 
     /// <summary>
@@ -143,18 +143,26 @@ internal sealed unsafe partial class HnswGraph
         }
     }
 
-    private static int WriteResults(NodeSegments segments, BinaryHeap<FurthestFirst> results, Span<SearchResult> destination)
+    private static int WriteResults(NodeSegments segments, SearchScratch scratch, Span<SearchResult> destination)
     {
-        int found = results.DrainNearestFirst(destination);
+        // All of W, nearest first: a node hidden since it was met gives its place to the next one.
+        BinaryHeap<FurthestFirst> results = scratch.Results;
+        int found = results.Count;
+        Candidate[] nearestFirst = SelectionBuffers.Ensure(ref scratch.Found, found);
+        for (int i = found - 1; i >= 0; i--)
+        {
+            nearestFirst[i] = results.Pop();
+        }
+
         int written = 0;
-        for (int i = 0; i < found; i++)
+        for (int i = 0; i < found && written < destination.Length; i++)
         {
             // Checked again at the end: a node that a compaction moved (or a key an add replaced) may have been met
             // under its old and its new id. The old one is hidden before the new one shows, so by now it reads hidden.
-            int id = (int)destination[i].Key;
+            int id = nearestFirst[i].Id;
             if ((Volatile.Read(ref segments.Flags(id)) & NodeFlags.Deleted) == 0)
             {
-                destination[written++] = new SearchResult(segments.Key(id), destination[i].Distance);
+                destination[written++] = new SearchResult(segments.Key(id), nearestFirst[i].Distance);
             }
         }
 

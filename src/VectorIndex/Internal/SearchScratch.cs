@@ -27,6 +27,9 @@ internal sealed class SearchScratch(int paddedDimensions, int maxLinks, int ef)
     /// <summary>Which of the pool's two rental counts this rental is in (see <see cref="ScratchPool"/>).</summary>
     public int RentParity;
 
+    /// <summary>W drained nearest first, before the final check of the flags; grown on demand.</summary>
+    public Candidate[] Found = [];
+
     /// <summary>Node ids of an exact scan over a caller's allowed keys; grown on demand.</summary>
     public int[] Ids = [];
 
