@@ -202,18 +202,26 @@ public sealed class IndexBehaviourTests
         count.Should().BeInRange(2_000, 19_999);
         GraphInvariants.Check(index);
         var stored = new float[D];
-        int present = 0;
+        int present = 0, missedAtDefaultEf = 0;
         for (int i = 0; i < keys.Length; i++)
         {
             if (index.TryGetVector(keys[i], stored))
             {
                 present++;
                 stored.Should().Equal(TestData.Row(data, D, i).ToArray());
-                index.Search(stored, 1).Single().Distance.Should().Be(0f);
+
+                // The graph is approximate (and built on two threads, so it differs from run to run): a rare vector
+                // is missed at the default ef, never at a wide one.
+                if (index.Search(stored, 1).Single().Distance != 0f)
+                {
+                    missedAtDefaultEf++;
+                    index.Search(stored, 1, new SearchOptions { Ef = 1_000 }).Single().Distance.Should().Be(0f, $"key {keys[i]} is searchable");
+                }
             }
         }
 
         present.Should().Be(count);
+        missedAtDefaultEf.Should().BeLessThanOrEqualTo(count / 1_000);
     }
 
     [Fact]
