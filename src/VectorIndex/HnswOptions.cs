@@ -31,8 +31,10 @@ public sealed record HnswOptions
     public int InitialCapacity { get; init; }
 
     /// <summary>
-    /// The seed of the level generator. The same seed and the same single-threaded insertion order give the same graph,
-    /// and so the same search results.
+    /// The seed of the level generator. The same seed and the same single-threaded calls (adds, removes, replacements and
+    /// the compactions they trigger, which run on all cores but give the same result) give the same graph, and so the
+    /// same search results and the same saved file. A multi-threaded <c>AddRange</c> builds an equally good graph, but
+    /// not the same one on every run.
     /// </summary>
     public int Seed { get; init; } = 42;
 
