@@ -273,6 +273,7 @@ internal sealed unsafe partial class HnswGraph
         int[] links = scratch.Links;
         int[] bridge = scratch.BridgeLinks;
         int[] reached = scratch.Reached;
+        int[] rejected = scratch.Rejected;
         int limit = visited.Limit;
 
         while (candidates.Count > 0)
@@ -283,9 +284,16 @@ internal sealed unsafe partial class HnswGraph
                 break;
             }
 
-            int n = 0;
+            if (candidates.Count > 0)
+            {
+                Prefetch(segments.Layer0Record(candidates.Top.Id));
+            }
+
+            // As in SearchLayer, the loads start together so the cache misses overlap: the accepted neighbours'
+            // vectors and the rejected ones' lists first, then the vectors of the accepted nodes behind them.
+            int n = 0, r = 0;
             int count = ReadLinks(segments, c.Id, 0, links);
-            for (int j = 0; j < count && n < reached.Length; j++)
+            for (int j = 0; j < count; j++)
             {
                 int e = links[j];
                 if (!visited.TryVisit(e))
@@ -296,34 +304,33 @@ internal sealed unsafe partial class HnswGraph
                 if (filter.Accept(segments, e))
                 {
                     reached[n++] = e;
-                    continue;
+                    PrefetchVector(segments.Vector(e));
                 }
+                else
+                {
+                    // Rejected: marked visited above, so its list is looked through once per search.
+                    rejected[r++] = e;
+                    Prefetch(segments.Layer0Record(e));
+                }
+            }
 
-                // Rejected: marked visited above, so its list is looked through once per search.
-                int bridged = ReadLinks(segments, e, 0, bridge);
+            for (int j = 0; j < r && n < reached.Length; j++)
+            {
+                int bridged = ReadLinks(segments, rejected[j], 0, bridge);
                 for (int i = 0; i < bridged && n < reached.Length; i++)
                 {
                     int f = bridge[i];
                     if ((uint)f < (uint)limit && filter.Accept(segments, f) && visited.TryVisit(f))
                     {
                         reached[n++] = f;
+                        PrefetchVector(segments.Vector(f));
                     }
                 }
-            }
-
-            if (n > 0)
-            {
-                Prefetch(segments.Vector(reached[0]));
             }
 
             for (int j = 0; j < n; j++)
             {
                 int e = reached[j];
-                if (j + 1 < n)
-                {
-                    Prefetch(segments.Vector(reached[j + 1]));
-                }
-
                 float d = Distance<TDistance>(q, segments.Vector(e));
                 if (results.Count < ef || d < results.Top.Distance)
                 {

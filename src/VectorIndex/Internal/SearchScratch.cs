@@ -24,6 +24,9 @@ internal sealed class SearchScratch(int paddedDimensions, int maxLinks, int ef)
     /// <summary>The accepted nodes one expansion of a filtered walk reaches, before their distances are computed.</summary>
     public int[] Reached { get; } = new int[maxLinks];
 
+    /// <summary>The rejected neighbours one expansion of a filtered walk looks through.</summary>
+    public int[] Rejected { get; } = new int[maxLinks];
+
     /// <summary>Which of the pool's two rental counts this rental is in (see <see cref="ScratchPool"/>).</summary>
     public int RentParity;
 
