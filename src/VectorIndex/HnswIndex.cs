@@ -531,32 +531,38 @@ public sealed partial class HnswIndex : IDisposable
                 // keep reading a whole vector, and the new one is linked by its own position in the graph.
                 int id = _graph.AllocateNode(key, scratch.Query, out int level);
                 _graph.Insert(id, level, scratch);
-                int previous;
-                lock (_idsLock)
+                int previous = -1;
+                try
                 {
-                    previous = _ids!.TryGetValue(key, out int old) ? old : -1;
+                    lock (_idsLock)
+                    {
+                        previous = _ids!.TryGetValue(key, out int old) ? old : -1;
+                        if (previous >= 0)
+                        {
+                            BeginHandover();
+                        }
+
+                        _ids[key] = id;
+                        if (previous < 0)
+                        {
+                            _count++;
+                        }
+                    }
+
                     if (previous >= 0)
                     {
-                        BeginHandover();
+                        _graph.SetDeleted(previous, true);
+                        Interlocked.Increment(ref _pendingDeletes);
                     }
 
-                    _ids[key] = id;
-                    if (previous < 0)
+                    _graph.SetDeleted(id, false);
+                }
+                finally
+                {
+                    if (previous >= 0)
                     {
-                        _count++;
+                        EndHandover();
                     }
-                }
-
-                if (previous >= 0)
-                {
-                    _graph.SetDeleted(previous, true);
-                    Interlocked.Increment(ref _pendingDeletes);
-                }
-
-                _graph.SetDeleted(id, false);
-                if (previous >= 0)
-                {
-                    EndHandover();
                 }
             }
         }
@@ -623,18 +629,24 @@ public sealed partial class HnswIndex : IDisposable
                 _graph.Free(dead);
             }
 
-            // Then the live nodes close the gaps and the storage past them goes back.
+            // Then the live nodes close the gaps and the storage past them goes back. Short searches wait for the
+            // handover to end, holding their scratch: no grace period may start inside it.
             BeginHandover();
-            int[] moved = _graph.MoveTailIntoHoles();
-            lock (_idsLock)
+            try
             {
-                foreach (int id in moved)
+                int[] moved = _graph.MoveTailIntoHoles();
+                lock (_idsLock)
                 {
-                    _ids![_graph.KeyOf(id)] = id;
+                    foreach (int id in moved)
+                    {
+                        _ids![_graph.KeyOf(id)] = id;
+                    }
                 }
             }
-
-            EndHandover();
+            finally
+            {
+                EndHandover();
+            }
 
             _graph.ReleaseTail();
 
