@@ -415,14 +415,21 @@ public sealed partial class HnswIndex : IDisposable
         where TDistance : struct, IDistance
         where TFilter : struct, INodeFilter
     {
-        // A key handed over to a new node may be missed under both (see BeginHandover): an answer short of k is only
-        // final when no handover overlapped it. Each retry waits for a moment without one; a few retries at most, so
-        // a stream of replacements cannot hold a search forever.
+        // A key handed over to a new node may be missed under both, or met under both (see BeginHandover): an answer
+        // is final as it is only when no handover overlapped it. Each retry waits for a moment without one; a few
+        // retries at most, so a stream of replacements cannot hold a search forever.
         for (int attempt = 1; ; attempt++)
         {
             long stamp = HandoverStamp();
             int found = SearchOnce<TDistance, TFilter>(scratch, ef, filter, plan, destination, allowed);
-            if (found == destination.Length || NoHandoverSince(stamp) || attempt == MaxSearchAttempts)
+            if (NoHandoverSince(stamp))
+            {
+                return found;
+            }
+
+            // Met under both nodes, with the old one read before it was hidden and the new one after it showed.
+            found = RemoveRepeatedKeys(destination[..found], scratch);
+            if (found == destination.Length || attempt == MaxSearchAttempts)
             {
                 return found;
             }
@@ -454,11 +461,52 @@ public sealed partial class HnswIndex : IDisposable
             : _graph.ExactSearch<TDistance, TFilter>(scratch, AllowedIds(allowed, scratch), filter, destination);
     }
 
+    /// <summary>Drops every later result whose key came earlier (order kept); returns how many are left.</summary>
+    private static int RemoveRepeatedKeys(Span<SearchResult> results, SearchScratch scratch)
+    {
+        ulong[] keys = SelectionBuffers.Ensure(ref scratch.Keys, results.Length);
+        for (int i = 0; i < results.Length; i++)
+        {
+            keys[i] = results[i].Key;
+        }
+
+        Span<ulong> sorted = keys.AsSpan(0, results.Length);
+        sorted.Sort();
+        bool repeated = false;
+        for (int i = 1; i < sorted.Length && !repeated; i++)
+        {
+            repeated = sorted[i] == sorted[i - 1];
+        }
+
+        if (!repeated)
+        {
+            return results.Length;
+        }
+
+        int kept = 0;
+        for (int i = 0; i < results.Length; i++)
+        {
+            bool earlier = false;
+            for (int j = 0; j < kept && !earlier; j++)
+            {
+                earlier = results[j].Key == results[i].Key;
+            }
+
+            if (!earlier)
+            {
+                results[kept++] = results[i];
+            }
+        }
+
+        return kept;
+    }
+
     /// <summary>
-    /// Starts a handover: a live key moves to another node (a replacement's new vector, or a compaction's move), and
-    /// for a moment it is hidden in its old node before it shows in the new one, so a search that reads the two flags
-    /// at different times (an exact scan reads them far apart) can miss the key. Searches that come back short of k
-    /// ask again when a handover overlapped them. Every begin is followed by <see cref="EndHandover"/>.
+    /// Starts a handover: a live key moves to another node (a replacement's new vector, or a compaction's move): it is
+    /// hidden in its old node, then shown in the new one. A search reads the two flags at different times, so it can
+    /// miss the key (both read hidden) or return it twice (the old read before the hide, the new after the show). A
+    /// search that a handover overlapped drops repeated keys, and asks again if that leaves it short of k. Every begin
+    /// is followed by <see cref="EndHandover"/>.
     /// </summary>
     private void BeginHandover() => Interlocked.Increment(ref _handoversBegun);
 

@@ -108,8 +108,8 @@ internal sealed unsafe partial class HnswGraph
     /// Moves the nodes above the live count into the free slots below it, so the live nodes fill 0..live-1 and
     /// <see cref="ReleaseTail"/> can give the rest back. Each moved node is copied whole into its hole, hidden; every
     /// list that links to it (and the entry point) is redirected to the copy; then the original is hidden before the
-    /// copy shows, so a search that met both returns only the copy (<c>WriteResults</c> re-checks). Call after
-    /// <see cref="Free"/>, with writers kept out.
+    /// copy shows (<c>WriteResults</c> re-checks both; a search that read them on either side of the switch is handled
+    /// by the index as a handover). Call after <see cref="Free"/>, with writers kept out.
     /// </summary>
     /// <returns>The slots that received a node: its key now lives there.</returns>
     public int[] MoveTailIntoHoles()

@@ -158,7 +158,8 @@ internal sealed unsafe partial class HnswGraph
         for (int i = 0; i < found && written < destination.Length; i++)
         {
             // Checked again at the end: a node that a compaction moved (or a key an add replaced) may have been met
-            // under its old and its new id. The old one is hidden before the new one shows, so by now it reads hidden.
+            // under its old and its new id. The old one is hidden before the new one shows, so read after the switch
+            // only the new one counts; a read of each on either side of it is the index's to fix (a handover).
             int id = nearestFirst[i].Id;
             if ((Volatile.Read(ref segments.Flags(id)) & NodeFlags.Deleted) == 0)
             {

@@ -33,6 +33,9 @@ internal sealed class SearchScratch(int paddedDimensions, int maxLinks, int ef)
     /// <summary>W drained nearest first, before the final check of the flags; grown on demand.</summary>
     public Candidate[] Found = [];
 
+    /// <summary>The keys of an answer, sorted to find repeats (only after a handover overlapped the search); grown on demand.</summary>
+    public ulong[] Keys = [];
+
     /// <summary>Node ids of an exact scan over a caller's allowed keys; grown on demand.</summary>
     public int[] Ids = [];
 
