@@ -631,8 +631,9 @@ public sealed partial class HnswIndex : IDisposable
     /// <remarks>
     /// Every neighbour list that links to a removed node is rebuilt from its live neighbours and theirs (with the
     /// index's neighbour selection), on all cores. Then the vectors stored last move into the freed places, and the
-    /// storage past the live vectors is released. Searches go on meanwhile (a search running across it may miss a
-    /// moved vector, never return one twice); adds, removes and <see cref="TryGetVector"/> wait until it ends.
+    /// storage past the live vectors is released. Searches go on meanwhile and see every live vector once (one that
+    /// ran across a move checks its answer and, if short, asks again); adds, removes and <see cref="TryGetVector"/>
+    /// wait until it ends.
     /// Memory is touched only after every search that could still read it has returned.
     /// </remarks>
     /// <returns>How many removed or replaced vectors were unlinked.</returns>

@@ -94,14 +94,20 @@ internal sealed unsafe partial class HnswGraph
         NodeSegments s = Segments;
         foreach (int id in dead)
         {
-            ref int record = ref *s.Layer0Record(id);
-            LinkRecord.Lock(ref record);
-            LinkRecord.Replace(ref record, []);
-            LinkRecord.Unlock(ref record);
-            s.Upper(id) = null;
-            s.InDegree(id) = 0;
-            Volatile.Write(ref s.Flags(id), NodeFlags.Deleted | NodeFlags.Free);
+            ClearSlot(s, id, NodeFlags.Deleted | NodeFlags.Free);
         }
+    }
+
+    /// <summary>Empties a slot no reader can reach any more: no links, no upper lists, no in-links, the given flags.</summary>
+    private static void ClearSlot(NodeSegments s, int id, byte flags)
+    {
+        ref int record = ref *s.Layer0Record(id);
+        LinkRecord.Lock(ref record);
+        LinkRecord.Replace(ref record, []);
+        LinkRecord.Unlock(ref record);
+        s.Upper(id) = null;
+        s.InDegree(id) = 0;
+        Volatile.Write(ref s.Flags(id), flags);
     }
 
     /// <summary>
@@ -211,12 +217,8 @@ internal sealed unsafe partial class HnswGraph
         int keptCapacity = (int)Math.Min(n, ((long)live + s.Mask) >> s.Shift << s.Shift);
         for (int id = live; id < keptCapacity; id++)
         {
-            ref int record = ref *s.Layer0Record(id);
-            LinkRecord.Replace(ref record, []);
-            s.Upper(id) = null;
-            s.InDegree(id) = 0;
+            ClearSlot(s, id, 0);
             s.Key(id) = 0;
-            s.Flags(id) = 0;
         }
 
         nint[] released = _store.Shrink(live);
@@ -283,14 +285,8 @@ internal sealed unsafe partial class HnswGraph
                 scratch.Visited.TryVisit(id);
                 SearchLayer<TDistance, AnyNode>(segments, q, 0, M0, default, scratch);
                 // Nearest first, link from each found node until one keeps the link (a full list may prune it away).
-                int found = scratch.Results.Count;
-                Candidate[] byDistance = SelectionBuffers.Ensure(ref scratch.Insert.Candidates, found);
-                for (int i = found - 1; i >= 0; i--)
-                {
-                    byDistance[i] = scratch.Results.Pop();
-                }
-
-                for (int i = 0; i < found; i++)
+                ReadOnlySpan<Candidate> byDistance = scratch.Results.DrainAllNearestFirst(ref scratch.Insert.Candidates);
+                for (int i = 0; i < byDistance.Length; i++)
                 {
                     AddLink<TDistance>(segments, byDistance[i].Id, 0, id, scratch);
                     if (LinksTo(segments, byDistance[i].Id, id, scratch.BridgeLinks))
@@ -356,7 +352,7 @@ internal sealed unsafe partial class HnswGraph
 
             for (int first = 0; first < onLevel.Count; first += RepairRound.Size)
             {
-                repair.Run(this, segments, onLevel, first, level, isDead, parallel);
+                repair.Run<TDistance>(this, segments, onLevel, first, level, isDead, parallel);
             }
         }
 
@@ -478,19 +474,7 @@ internal sealed unsafe partial class HnswGraph
         private readonly List<long> _reverse = [];
         private readonly List<int> _receivers = [];
 
-        public void Run(HnswGraph graph, NodeSegments segments, List<int> ids, int first, int level, bool[] isDead, ParallelOptions parallel)
-        {
-            if (graph.UsesL2)
-            {
-                Run<L2SquaredDistance>(graph, segments, ids, first, level, isDead, parallel);
-            }
-            else
-            {
-                Run<InnerProductDistance>(graph, segments, ids, first, level, isDead, parallel);
-            }
-        }
-
-        private void Run<TDistance>(HnswGraph graph, NodeSegments segments, List<int> ids, int first, int level, bool[] isDead, ParallelOptions parallel)
+        public void Run<TDistance>(HnswGraph graph, NodeSegments segments, List<int> ids, int first, int level, bool[] isDead, ParallelOptions parallel)
             where TDistance : struct, IDistance
         {
             int count = Math.Min(Size, ids.Count - first);

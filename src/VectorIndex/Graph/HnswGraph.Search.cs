@@ -146,16 +146,9 @@ internal sealed unsafe partial class HnswGraph
     private static int WriteResults(NodeSegments segments, SearchScratch scratch, Span<SearchResult> destination)
     {
         // All of W, nearest first: a node hidden since it was met gives its place to the next one.
-        BinaryHeap<FurthestFirst> results = scratch.Results;
-        int found = results.Count;
-        Candidate[] nearestFirst = SelectionBuffers.Ensure(ref scratch.Found, found);
-        for (int i = found - 1; i >= 0; i--)
-        {
-            nearestFirst[i] = results.Pop();
-        }
-
+        ReadOnlySpan<Candidate> nearestFirst = scratch.Results.DrainAllNearestFirst(ref scratch.Found);
         int written = 0;
-        for (int i = 0; i < found && written < destination.Length; i++)
+        for (int i = 0; i < nearestFirst.Length && written < destination.Length; i++)
         {
             // Checked again at the end: a node that a compaction moved (or a key an add replaced) may have been met
             // under its old and its new id. The old one is hidden before the new one shows, so read after the switch

@@ -122,4 +122,17 @@ internal sealed class BinaryHeap<TOrder>(int capacity)
 
         return found;
     }
+
+    /// <summary>Empties the heap (this must be a furthest-first heap) into <paramref name="buffer"/>, grown as needed, nearest first.</summary>
+    public ReadOnlySpan<Candidate> DrainAllNearestFirst(ref Candidate[] buffer)
+    {
+        int found = Count;
+        Candidate[] nearestFirst = SelectionBuffers.Ensure(ref buffer, found);
+        for (int i = found - 1; i >= 0; i--)
+        {
+            nearestFirst[i] = Pop();
+        }
+
+        return nearestFirst.AsSpan(0, found);
+    }
 }

@@ -112,8 +112,8 @@ internal sealed unsafe class NodeStore : IDisposable
             old.InDegreeSegments.CopyTo(inDegree, 0);
             for (int s = have; s < need; s++)
             {
-                vectors[s] = AllocZeroed((nuint)perSegment * (nuint)old.VectorStride * sizeof(float));
-                layer0[s] = AllocZeroed((nuint)perSegment * (nuint)old.Layer0Stride * sizeof(int));
+                vectors[s] = AllocZeroed(VectorBlockBytes(old));
+                layer0[s] = AllocZeroed(Layer0BlockBytes(old));
                 keys[s] = new ulong[perSegment];
                 flags[s] = new byte[perSegment];
                 upper[s] = new int[]?[perSegment];
@@ -156,8 +156,7 @@ internal sealed unsafe class NodeStore : IDisposable
         }
 
         NodeSegments s = _segments;
-        int half = blocks.Length / 2;
-        long bytes = (half * (long)(s.Mask + 1) * s.VectorStride * sizeof(float)) + (half * (long)(s.Mask + 1) * s.Layer0Stride * sizeof(int));
+        long bytes = (blocks.Length / 2) * (long)(VectorBlockBytes(s) + Layer0BlockBytes(s));
         foreach (nint p in blocks)
         {
             NativeMemory.AlignedFree((void*)p);
@@ -191,6 +190,11 @@ internal sealed unsafe class NodeStore : IDisposable
             _nativeBytes = 0;
         }
     }
+
+    // The native blocks of one segment: its vectors, and its layer-0 records.
+    private static nuint VectorBlockBytes(NodeSegments s) => (nuint)(s.Mask + 1) * (nuint)s.VectorStride * sizeof(float);
+
+    private static nuint Layer0BlockBytes(NodeSegments s) => (nuint)(s.Mask + 1) * (nuint)s.Layer0Stride * sizeof(int);
 
     private nint AllocZeroed(nuint bytes)
     {
