@@ -10,29 +10,54 @@ internal sealed unsafe partial class HnswGraph
 {
     /// <summary>
     /// INSERT: descend greedily to the node's level, then on each layer from there down to 0 run SEARCH-LAYER with
-    /// efConstruction, select M neighbours, link both ways (re-pruning any neighbour whose list overflows), and
-    /// seed the next layer with this layer's results. A node above the top level becomes the entry point.
+    /// efConstruction, select M neighbours and write them into the node's own list, seeding the next layer with this
+    /// layer's results. Only then is the node published, layer 0 first: each selected neighbour gets the reverse link
+    /// (re-pruning any list that overflows). A node above the top level becomes the entry point.
     /// </summary>
+    /// <remarks>
+    /// Why publish bottom-up: a walk that reaches a node on layer L descends through it to layer L-1 and below. Were
+    /// the node linked top-down (as the paper writes it), a walk could reach it on layer 1 while its layer-0 list is
+    /// still empty and end there: an insert that did so linked itself to that one far node, and was then unreachable
+    /// in practice (seen as self-search misses after multi-threaded builds). Publishing layer 0 first means every
+    /// node a walk can reach on layer L already has all its lists from L down to 0. A node that raises the top level
+    /// holds <c>_entryLock</c> for its whole insert (as hnswlib holds its global lock), so two such nodes never miss
+    /// each other on the new layers.
+    /// </remarks>
     private void Insert<TDistance>(int id, int level, SearchScratch scratch)
         where TDistance : struct, IDistance
     {
         long entry = Volatile.Read(ref _entry);
-        if (entry < 0)
+        if (entry >= 0 && level <= (int)(entry >> 32))
         {
-            lock (_entryLock)
-            {
-                if (_entry < 0)
-                {
-                    Volatile.Write(ref _entry, Pack(id, level));
-                    return;
-                }
-
-                entry = _entry;
-            }
+            Link<TDistance>(id, level, entry, scratch);
+            return;
         }
 
-        int limit = NodeCount;
+        lock (_entryLock)
+        {
+            entry = Volatile.Read(ref _entry);
+            if (entry >= 0)
+            {
+                Link<TDistance>(id, level, entry, scratch);
+            }
+
+            if (entry < 0 || level > (int)(entry >> 32))
+            {
+                Volatile.Write(ref _entry, Pack(id, level));
+            }
+        }
+    }
+
+    /// <summary>The body of INSERT from the entry point <paramref name="entry"/> read by the caller.</summary>
+    private void Link<TDistance>(int id, int level, long entry, SearchScratch scratch)
+        where TDistance : struct, IDistance
+    {
+        // Storage first: the entry point and every id in a published list is below this snapshot's capacity. Nodes
+        // allocated after this insert began are visited too (once some list links them they are fully written):
+        // an insert that could not see newer nodes linked itself to older ones only, and lost its inbound links
+        // when those lists were re-pruned around the newer nodes.
         NodeSegments segments = Segments;
+        int limit = segments.Capacity;
         float* q = segments.Vector(id);
         int top = (int)(entry >> 32);
         int ep = (int)entry;
@@ -46,7 +71,8 @@ internal sealed unsafe partial class HnswGraph
         buffers.EnsureAll(EfConstruction);
         buffers.Candidates[0] = nearest;
         int entryCount = 1;
-        for (int lc = Math.Min(top, level); lc >= 0; lc--)
+        int linkedTop = Math.Min(top, level);
+        for (int lc = linkedTop; lc >= 0; lc--)
         {
             Seed(scratch, limit, buffers.Candidates.AsSpan(0, entryCount), default(AnyNode), segments, EfConstruction);
             scratch.Visited.TryVisit(id); // other inserts may already link to this node: never link it to itself
@@ -64,27 +90,24 @@ internal sealed unsafe partial class HnswGraph
             int keptCount = NeighborSelector.Select<TDistance>(
                 Selection, segments, buffers.Candidates.AsSpan(0, candidateCount), M, KeepPrunedConnections, buffers.Kept, buffers.Discarded);
 
+            // The node's own list: nobody reaches the node on this layer before the reverse links below.
             for (int i = 0; i < keptCount; i++)
             {
                 AddLink<TDistance>(segments, id, lc, buffers.Kept[i].Id, scratch);
             }
 
-            for (int i = 0; i < keptCount; i++)
-            {
-                AddLink<TDistance>(segments, buffers.Kept[i].Id, lc, id, scratch);
-            }
-
             entryCount = Math.Min(candidateCount, EfConstruction);
         }
 
-        if (level > top)
+        // Publish, layer 0 first. The own list of layer lc is read back before anything links the node on lc, so it
+        // is still the selection (afterwards other inserts may append to it and re-prune it).
+        int[] own = scratch.Links;
+        for (int lc = 0; lc <= linkedTop; lc++)
         {
-            lock (_entryLock)
+            int count = ReadLinks(segments, id, lc, own);
+            for (int i = 0; i < count; i++)
             {
-                if (level > MaxLevel)
-                {
-                    Volatile.Write(ref _entry, Pack(id, level));
-                }
+                AddLink<TDistance>(segments, own[i], lc, id, scratch);
             }
         }
     }

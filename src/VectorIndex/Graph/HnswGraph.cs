@@ -34,7 +34,8 @@ internal sealed unsafe partial class HnswGraph : IDisposable
     public const int PrefetchLines = 8;
 
     // The entry point and the maximum level, packed as (level << 32) | id so readers get both in one atomic read.
-    // -1 while the graph is empty. Changed only under _entryLock.
+    // -1 while the graph is empty. Changed only under _entryLock, which an insert that raises the top level holds
+    // for its whole insert.
     private long _entry = -1;
     private int _nodeCount;
 
