@@ -192,6 +192,8 @@ public sealed partial class HnswIndex : IDisposable
                     progress.Report(done);
                 }
             });
+
+            ReconnectUnreachable();
         }
         finally
         {
@@ -655,6 +657,20 @@ public sealed partial class HnswIndex : IDisposable
 
     /// <summary>Removed or replaced vectors still linked in the graph: what the next compaction unlinks.</summary>
     public int PendingRemovals => Volatile.Read(ref _pendingDeletes);
+
+    /// <summary>The end of a bulk add: no node is left without a path from the entry point (see <see cref="HnswGraph.ReconnectUnreachable()"/>).</summary>
+    private void ReconnectUnreachable()
+    {
+        _writeGate.EnterWriteLock();
+        try
+        {
+            _graph.ReconnectUnreachable();
+        }
+        finally
+        {
+            _writeGate.ExitWriteLock();
+        }
+    }
 
     /// <summary>Compacts when the removed nodes still linked reach a tenth of the live ones. Call holding no lock or scratch.</summary>
     private void CompactIfDue()

@@ -288,7 +288,7 @@ internal sealed unsafe partial class HnswGraph
                 ReadOnlySpan<Candidate> byDistance = scratch.Results.DrainAllNearestFirst(ref scratch.Insert.Candidates);
                 for (int i = 0; i < byDistance.Length; i++)
                 {
-                    AddLink<TDistance>(segments, byDistance[i].Id, 0, id, scratch);
+                    AddLink<TDistance>(byDistance[i].Id, 0, id, scratch);
                     if (LinksTo(segments, byDistance[i].Id, id, scratch.BridgeLinks))
                     {
                         break;
@@ -301,6 +301,24 @@ internal sealed unsafe partial class HnswGraph
         finally
         {
             ReturnScratch(scratch);
+        }
+    }
+
+    /// <summary>
+    /// Links every node that has no path from the entry point on layer 0 from its nearest reachable node. The
+    /// heuristic can cut a few nodes off during a build (a pair that each prune the other's other inbound links: seen
+    /// under inner product, single-threaded too); a bulk add ends with this pass. Writers must be kept out.
+    /// </summary>
+    public void ReconnectUnreachable()
+    {
+        var none = new bool[NodeCount];
+        if (UsesL2)
+        {
+            ReconnectUnreachable<L2SquaredDistance>(Segments, none);
+        }
+        else
+        {
+            ReconnectUnreachable<InnerProductDistance>(Segments, none);
         }
     }
 
@@ -524,7 +542,7 @@ internal sealed unsafe partial class HnswGraph
                 for (int i = _receivers[r]; i < _receivers[r + 1]; i++)
                 {
                     long link = _reverse[i];
-                    graph.AddLink<TDistance>(segments, (int)(link >> 32), level, (int)link, scratch, orphanGuard: false);
+                    graph.AddLink<TDistance>((int)(link >> 32), level, (int)link, scratch, orphanGuard: false);
                 }
 
                 return scratch;

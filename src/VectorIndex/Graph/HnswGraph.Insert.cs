@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using VectorIndex.Distance;
 using VectorIndex.Internal;
 using VectorIndex.Selection;
@@ -93,7 +94,7 @@ internal sealed unsafe partial class HnswGraph
             // The node's own list: nobody reaches the node on this layer before the reverse links below.
             for (int i = 0; i < keptCount; i++)
             {
-                AddLink<TDistance>(segments, id, lc, buffers.Kept[i].Id, scratch);
+                AddLink<TDistance>(id, lc, buffers.Kept[i].Id, scratch);
             }
 
             entryCount = Math.Min(candidateCount, EfConstruction);
@@ -107,7 +108,7 @@ internal sealed unsafe partial class HnswGraph
             int count = ReadLinks(segments, id, lc, own);
             for (int i = 0; i < count; i++)
             {
-                AddLink<TDistance>(segments, own[i], lc, id, scratch);
+                AddLink<TDistance>(own[i], lc, id, scratch);
             }
         }
     }
@@ -154,14 +155,18 @@ internal sealed unsafe partial class HnswGraph
     /// <paramref name="from"/> as the base element (the paper's "shrink connections"). With
     /// <paramref name="orphanGuard"/>, layer 0 keeps in-degrees and never drops a node's last inbound link.
     /// </summary>
-    private void AddLink<TDistance>(NodeSegments segments, int from, int level, int to, SearchScratch scratch, bool orphanGuard = true)
+    private void AddLink<TDistance>(int from, int level, int to, SearchScratch scratch, bool orphanGuard = true)
         where TDistance : struct, IDistance
     {
         int capacity = level == 0 ? M0 : M;
-        ref int record = ref Record(segments, from, level);
+        ref int record = ref Record(Segments, from, level);
         LinkRecord.Lock(ref record);
         try
         {
+            // The snapshot after the lock: the list may link to nodes allocated after the caller took its snapshot
+            // (their storage was published before they were linked, and the lock orders this read after that link).
+            NodeSegments segments = Segments;
+            Debug.Assert(from < segments.Capacity && to < segments.Capacity, "both ends of a link have storage");
             ReadOnlySpan<int> current = LinkRecord.Locked(ref record, capacity);
             if (current.Contains(to))
             {
