@@ -141,16 +141,21 @@ public sealed partial class HnswIndex
     private static HnswIndex ReadFrom(Stream stream, IProgress<long>? progress, CancellationToken cancellationToken) =>
         new(Guard(() => IndexReader.Read(stream, progress, cancellationToken)));
 
-    /// <summary>Whatever a hostile input provokes in the reader surfaces as <see cref="InvalidDataException"/>.</summary>
+    /// <summary>
+    /// The reader throws <see cref="InvalidDataException"/> for every fault a file can have, having checked each length,
+    /// count and id before it uses it; only the exceptions it expects from the stream (<see cref="EndOfStreamException"/>
+    /// for a file shorter than its sections say) are turned into one here. Anything else is a bug in the reader and
+    /// surfaces as itself.
+    /// </summary>
     private static LoadedGraph Guard(Func<LoadedGraph> read)
     {
         try
         {
             return read();
         }
-        catch (Exception e) when (e is not (InvalidDataException or IOException or OperationCanceledException or UnauthorizedAccessException))
+        catch (EndOfStreamException e)
         {
-            throw new InvalidDataException($"Not a valid VectorIndex index: {e.Message}", e);
+            throw new InvalidDataException($"Not a valid VectorIndex index: it ends early ({e.Message})", e);
         }
     }
 }

@@ -12,6 +12,7 @@ public sealed class ChurnTests
     private const int N = 20_000;
     private const int Ef = 128;
 
+    [Trait("Category", "Slow")]
     [Fact]
     public void Remove_half_insert_as_many_remove_a_quarter_keeps_recall_of_a_fresh_build_and_reuses_slots()
     {

@@ -52,6 +52,26 @@ public sealed class KernelTests
     }
 
     [Fact]
+    public void The_dispatch_runs_the_widest_accelerated_variant()
+    {
+        // Each width sums in its own order, so equal bits at every length say which loop ran.
+        KernelVariant widest = KernelVariants.Widest;
+        KernelVariant dispatch = KernelVariants.All.Single(v => v.Name == "Dispatch");
+        widest.IsAccelerated.Should().BeTrue();
+        var random = new Random(8);
+        float[] a = [.. Enumerable.Range(0, MaxLength).Select(_ => (float)((random.NextDouble() * 4) - 2))];
+        float[] b = [.. Enumerable.Range(0, MaxLength).Select(_ => (float)((random.NextDouble() * 4) - 2))];
+        for (int length = widest.MinLength; length <= MaxLength; length++)
+        {
+            ReadOnlySpan<float> x = a.AsSpan(0, length), y = b.AsSpan(0, length);
+            BitConverter.SingleToInt32Bits(dispatch.SquaredL2(x, y)).Should().Be(
+                BitConverter.SingleToInt32Bits(widest.SquaredL2(x, y)), $"squared L2 at length {length} runs {widest.Name}");
+            BitConverter.SingleToInt32Bits(dispatch.Dot(x, y)).Should().Be(
+                BitConverter.SingleToInt32Bits(widest.Dot(x, y)), $"dot at length {length} runs {widest.Name}");
+        }
+    }
+
+    [Fact]
     public void The_registry_lists_the_scalar_fallback_and_the_dispatch_as_always_available()
     {
         KernelVariants.Accelerated.Select(v => v.Name).Should().Contain(["ScalarUnroll4", "Dispatch"]);

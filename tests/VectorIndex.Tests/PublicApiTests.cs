@@ -38,12 +38,12 @@ public sealed class PublicApiTests
             "public sealed class VectorIndex.HnswIndex",
             "public sealed class VectorIndex.BruteForceIndex",
             "  void Add(ulong key, ReadOnlySpan<float> vector)",
-            "  void AddRange(ReadOnlyMemory<ulong> keys, ReadOnlyMemory<float> vectors, int maxDegreeOfParallelism = -1, IProgress<int> progress = null, CancellationToken cancellationToken = default)",
+            "  void AddRange(ReadOnlyMemory<ulong> keys, ReadOnlyMemory<float> vectors, int maxDegreeOfParallelism = -1, IProgress<int>? progress = null, CancellationToken cancellationToken = default)",
             "  bool Remove(ulong key)",
             "  bool Contains(ulong key)",
             "  bool TryGetVector(ulong key, Span<float> destination)",
-            "  IReadOnlyList<SearchResult> Search(ReadOnlySpan<float> query, int k, SearchOptions options = null)",
-            "  int Search(ReadOnlySpan<float> query, Span<SearchResult> destination, SearchOptions options = null)",
+            "  IReadOnlyList<SearchResult> Search(ReadOnlySpan<float> query, int k, SearchOptions? options = null)",
+            "  int Search(ReadOnlySpan<float> query, Span<SearchResult> destination, SearchOptions? options = null)",
             "  void Save(string path)",
             "  void Save(Stream stream)",
             "  static HnswIndex Load(string path)",
@@ -55,6 +55,9 @@ public sealed class PublicApiTests
             api.Should().Contain(line);
         }
     }
+
+    // Reads the compiler's nullable annotations; not thread-safe, and the description runs on one thread.
+    private static readonly NullabilityInfoContext Nullability = new();
 
     private static string SourceDirectory([CallerFilePath] string path = "") => Path.GetDirectoryName(path)!;
 
@@ -88,9 +91,10 @@ public sealed class PublicApiTests
                     string? line = m switch
                     {
                         ConstructorInfo c => $"ctor({Parameters(c)})",
-                        MethodInfo method when !method.IsSpecialName => $"{Static(method)}{Name(method.ReturnType)} {method.Name}({Parameters(method)})",
-                        PropertyInfo p => $"{Static(p.GetMethod ?? p.SetMethod!)}{Name(p.PropertyType)} {p.Name} {{ {Accessors(p)}}}",
-                        FieldInfo f => $"{(f.IsLiteral ? "const " : f.IsStatic ? "static " : "")}{Name(f.FieldType)} {f.Name}",
+                        MethodInfo method when !method.IsSpecialName =>
+                            $"{Static(method)}{Name(method.ReturnType, Nullability.Create(method.ReturnParameter))} {method.Name}({Parameters(method)})",
+                        PropertyInfo p => $"{Static(p.GetMethod ?? p.SetMethod!)}{Name(p.PropertyType, Nullability.Create(p))} {p.Name} {{ {Accessors(p)}}}",
+                        FieldInfo f => $"{(f.IsLiteral ? "const " : f.IsStatic ? "static " : "")}{Name(f.FieldType, Nullability.Create(f))} {f.Name}",
                         EventInfo e => $"event {Name(e.EventHandlerType!)} {e.Name}",
                         _ => null,
                     };
@@ -138,7 +142,10 @@ public sealed class PublicApiTests
 
     private static string Parameters(MethodBase m) => string.Join(", ", m.GetParameters().Select(p =>
     {
-        string type = p.ParameterType.IsByRef ? (p.IsOut ? "out " : p.IsIn ? "in " : "ref ") + Name(p.ParameterType.GetElementType()!) : Name(p.ParameterType);
+        NullabilityInfo nullability = Nullability.Create(p);
+        string type = p.ParameterType.IsByRef
+            ? (p.IsOut ? "out " : p.IsIn ? "in " : "ref ") + Name(p.ParameterType.GetElementType()!, nullability.ElementType)
+            : Name(p.ParameterType, nullability);
         string value = !p.HasDefaultValue ? "" : p.DefaultValue switch
         {
             null when p.ParameterType.IsValueType => " = default",
@@ -149,11 +156,13 @@ public sealed class PublicApiTests
         return $"{type} {p.Name}{value}";
     }));
 
-    private static string Name(Type t)
+    /// <summary>The C# name of a type, with <c>?</c> on every reference type the nullable annotations allow to be null.</summary>
+    private static string Name(Type t, NullabilityInfo? nullability = null)
     {
+        string mark = !t.IsValueType && nullability is { ReadState: NullabilityState.Nullable } ? "?" : "";
         if (t.IsArray)
         {
-            return Name(t.GetElementType()!) + "[]";
+            return Name(t.GetElementType()!, nullability?.ElementType) + "[]" + mark;
         }
 
         if (Nullable.GetUnderlyingType(t) is { } inner)
@@ -164,7 +173,10 @@ public sealed class PublicApiTests
         if (t.IsGenericType)
         {
             string name = t.Name[..t.Name.IndexOf('`', StringComparison.Ordinal)];
-            return $"{name}<{string.Join(", ", t.GetGenericArguments().Select(Name))}>";
+            Type[] arguments = t.GetGenericArguments();
+            IEnumerable<string> names = arguments.Select((a, i) =>
+                Name(a, nullability is { GenericTypeArguments.Length: > 0 } n && i < n.GenericTypeArguments.Length ? n.GenericTypeArguments[i] : null));
+            return $"{name}<{string.Join(", ", names)}>{mark}";
         }
 
         return t.FullName switch
@@ -180,6 +192,6 @@ public sealed class PublicApiTests
             "System.Object" => "object",
             "System.Byte" => "byte",
             _ => t.Name,
-        };
+        } + mark;
     }
 }

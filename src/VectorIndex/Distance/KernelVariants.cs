@@ -51,6 +51,16 @@ internal static class KernelVariants
             TensorPrimitives.Dot),
     ];
 
+    /// <summary>
+    /// The variant <see cref="SumKernel.Sum{TOperator}"/> runs for inputs of at least its <see cref="KernelVariant.MinLength"/>:
+    /// the widest accelerated vector width, else the scalar loop.
+    /// </summary>
+    public static KernelVariant Widest =>
+        All.First(v => v.Name == (Vector512.IsHardwareAccelerated ? "Vector512Unroll4"
+            : Vector256.IsHardwareAccelerated ? "Vector256Unroll4"
+            : Vector128.IsHardwareAccelerated ? "Vector128Unroll4"
+            : "ScalarUnroll4"));
+
     /// <summary>The variants the hardware runs natively.</summary>
     public static IEnumerable<KernelVariant> Accelerated => All.Where(v => v.IsAccelerated);
 
