@@ -94,8 +94,7 @@ if (indexFile is not null && File.Exists(indexFile))
 foreach (int t in threads)
 {
     (HnswIndex index, BuildResult build) = Runner.Build(data, options, t);
-    builds.Add(build);
-    Console.Error.WriteLine($"  VectorIndex build with {t} thread(s): {build.Seconds:F2} s");
+    builds.Add(build); // its progress ended with the build's time
     if (kept is null)
     {
         kept = index; // the sweep runs on the first build (single-threaded by default: deterministic)
@@ -110,9 +109,9 @@ foreach (int t in threads)
     }
 }
 
-foreach (int ef in efs)
+for (int i = 0; i < efs.Length; i++)
 {
-    points.Add(Runner.Sweep(data, kept!, ef, k, repeat));
+    points.Add(Runner.Sweep(data, kept!, efs[i], k, repeat, $"sweep ef {efs[i]} ({i + 1} of {efs.Length})"));
 }
 
 string[] peers = args_.Get("peers", "").Split(',', StringSplitOptions.RemoveEmptyEntries);
