@@ -64,7 +64,7 @@ internal sealed class PhaseProgress : IProgress<int>
             long now = _time.GetTimestamp();
             if (_time.GetElapsedTime(_lastWrite, now) >= interval)
             {
-                _lastWrite = now;
+                Volatile.Write(ref _lastWrite, now); // read without the lock above
                 Write(Format(Volatile.Read(ref _done), _time.GetElapsedTime(_start, now), "F0"), endLine: !_inPlace);
             }
         }

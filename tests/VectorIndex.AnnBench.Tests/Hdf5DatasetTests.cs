@@ -39,6 +39,23 @@ public sealed class Hdf5DatasetTests : IDisposable
         data.Metric.Should().Be(Metric.L2Squared);
     }
 
+    [Fact]
+    public void Reads_a_file_written_by_h5py()
+    {
+        // Data/make_h5py_fixture.py wrote it as ann-benchmarks does: variable-length string attributes, float32
+        // vectors, int64 neighbors and float64 distances (numpy's int and float).
+        Dataset data = Dataset.Hdf5(Path.Combine(AppContext.BaseDirectory, "Data", "h5py-tiny-angular.hdf5"));
+
+        data.Name.Should().Be("h5py-tiny-angular");
+        data.Metric.Should().Be(Metric.Cosine);
+        data.Dimensions.Should().Be(3);
+        data.Base.Should().Equal(1f, 0f, 0f, 0f, 1f, 0f, 0f, 0f, 1f, 1f, 1f, 0f, 0.5f, -2f, 0.25f);
+        data.Queries.Should().Equal(2f, 0.1f, 0f, 0f, 0.5f, 1f);
+        data.TruthK.Should().Be(3);
+        data.Truth.Should().Equal(0, 3, 4, 2, 1, 3);
+        data.TruthDistances.Should().Equal(0.0012f, 0.2585f, 0.8076f, 0.1056f, 0.5528f, 0.6838f);
+    }
+
     [Theory]
     [InlineData("euclidean", Metric.L2Squared)]
     [InlineData("angular", Metric.Cosine)]
