@@ -4,7 +4,7 @@ using System.IO.Compression;
 namespace VectorIndex.AnnBench;
 
 /// <summary>A benchmark dataset: base vectors, queries, and (when known) the true neighbours of each query.</summary>
-internal sealed record Dataset(string Name, int Dimensions, float[] Base, float[] Queries, int[]? Truth, int TruthK)
+internal sealed partial record Dataset(string Name, int Dimensions, float[] Base, float[] Queries, int[]? Truth, int TruthK)
 {
     public int BaseCount => Base.Length / Dimensions;
 

@@ -31,6 +31,7 @@ internal static class GroundTruth
 
         int k = Math.Min(K, data.BaseCount);
         var truth = new int[data.QueryCount * k];
+        var progress = new PhaseProgress("ground truth", data.QueryCount, "queries");
         Parallel.For(0, data.QueryCount, () => new SearchResult[k], (q, _, buffer) =>
         {
             exact.Search(data.Query(q), buffer);
@@ -39,8 +40,10 @@ internal static class GroundTruth
                 truth[(q * k) + j] = (int)buffer[j].Key;
             }
 
+            progress.Advance();
             return buffer;
         }, _ => { });
+        progress.Done();
         Dataset.WriteIvecs(path, truth, k);
         return data with { Truth = truth, TruthK = k };
     }

@@ -3,18 +3,45 @@ using VectorIndex;
 using VectorIndex.AnnBench;
 
 // ann-benchmarks-style runner: build VectorIndex over a dataset, sweep ef, print recall / QPS / latency.
-//   dotnet run -c Release --project benchmarks/VectorIndex.AnnBench -- fashion-mnist
-//   dotnet run -c Release --project benchmarks/VectorIndex.AnnBench -- clustered --n 100000 --d 128
-//   dotnet run -c Release --project benchmarks/VectorIndex.AnnBench -- texmex --base sift_base.fvecs --query sift_query.fvecs --gt sift_groundtruth.ivecs
-// Options: --peers hnswlib,faiss (same data and parameters, one table) --save (also measure Save / Load / OpenReadOnly)
-//          --filter 500,100,10,1 (filtered search at these pass rates, per mille; --filter-ef 64; with --peers hnswlib,
-//          also hnswlib 0.8.0's filtered searchKnn, built from the headers hnswlib-node ships on npm)
-//          --index-file path (load the index from it when it exists, else save the first build there)
-//          --churn 0.5 (last: remove that share of the keys, compact, add them back, sweep again; timed)
-//          --out benchmarks/results/name (CSV, JSON, SVG) --M 16 --efc 200 --threads 1,2 --ef 10,20,40,80,120,200,400 --k 10 --repeat 3 --metric L2Squared --cache benchmarks/data
+const string Usage = """
+    Usage: dotnet run -c Release --project benchmarks/VectorIndex.AnnBench -- [DATASET] [options]
+
+    Datasets:
+      fashion-mnist                  Debian's dataset-fashion-mnist (default; --folder to read it from elsewhere)
+      clustered | uniform            seeded synthetic data: --n 100000 --queries 1000 --d 128 --seed 1
+      texmex                         --base sift_base.fvecs --query sift_query.fvecs [--gt sift_groundtruth.ivecs]
+      --hdf5 PATH                    an ann-benchmarks .hdf5 file (train, test, neighbors, distances; the root
+                                     attribute 'distance' picks the metric: euclidean -> L2Squared,
+                                     angular -> Cosine, dot / ip -> InnerProduct); its neighbors are the ground truth
+      NAME                           any other name: the file NAME.hdf5 in the cache folder, e.g.
+                                     glove-25-angular for benchmarks/data/glove-25-angular.hdf5
+
+    Options:
+      --peers hnswlib,faiss          same data and parameters, one table (L2 only)
+      --save                         also measure Save / Load / OpenReadOnly
+      --filter 500,100,10,1          filtered search at these pass rates, per mille (--filter-ef 64; with
+                                     --peers hnswlib, also hnswlib 0.8.0's filtered searchKnn)
+      --index-file PATH              load the index from it when it exists, else save the first build there
+      --churn 0.5                    last: remove that share of the keys, compact, add them back, sweep again
+      --out STEM                     CSV, JSON and SVG reports (default benchmarks/results/NAME-M16-efc200)
+      --M 16 --efc 200 --threads 1,2 --ef 10,20,40,80,120,200,400 --k 10 --repeat 3
+      --metric L2Squared             L2Squared, InnerProduct or Cosine (default: the HDF5 file's, else L2Squared)
+      --cache benchmarks/data        ground truth and peer files; NAME.hdf5 files
+
+    Progress of long phases (ground truth, builds, sweeps) goes to stderr: in place on a terminal, a line every few
+    seconds when redirected.
+    """;
+
+if (args.Contains("--help") || args.Contains("-h"))
+{
+    Console.WriteLine(Usage);
+    return;
+}
+
 var args_ = new Args(args);
-string source = args_.Positional ?? "fashion-mnist";
-Metric metric = Enum.Parse<Metric>(args_.Get("metric", "L2Squared"), ignoreCase: true);
+string? hdf5 = args_.Optional("hdf5");
+string source = hdf5 is not null ? "hdf5" : args_.Positional ?? "fashion-mnist";
+Metric? requestedMetric = args_.Optional("metric") is { } metricName ? Enum.Parse<Metric>(metricName, ignoreCase: true) : null;
 int m = args_.Int("M", 16);
 int efc = args_.Int("efc", 200);
 int k = args_.Int("k", 10);
@@ -28,8 +55,19 @@ Dataset data = source switch
     "fashion-mnist" => Dataset.FashionMnist(args_.Get("folder", "/usr/share/datasets/fashion-mnist")),
     "texmex" => Dataset.Texmex(args_.Require("base"), args_.Require("query"), args_.Optional("gt")),
     "uniform" or "clustered" => Dataset.Synthetic(source == "clustered", args_.Int("n", 100_000), args_.Int("queries", 1_000), args_.Int("d", 128), args_.Int("seed", 1)),
-    _ => throw new ArgumentException($"Unknown dataset '{source}': fashion-mnist, texmex, uniform or clustered."),
+    "hdf5" => Dataset.Hdf5(hdf5!),
+    _ when File.Exists(Path.Combine(cache, source + ".hdf5")) => Dataset.Hdf5(Path.Combine(cache, source + ".hdf5")),
+    _ => throw new ArgumentException(
+        $"Unknown dataset '{source}': fashion-mnist, texmex, uniform, clustered, --hdf5 PATH, or a name with a .hdf5 file in {cache}.\n\n{Usage}"),
 };
+
+// A file's neighbours hold for its own metric only: another one would measure recall against the wrong answers.
+if (requestedMetric is not null && data.Metric is not null && requestedMetric != data.Metric)
+{
+    throw new ArgumentException($"{data.Name}'s neighbours are by {data.Metric}; --metric {requestedMetric} would need other ones.");
+}
+
+Metric metric = requestedMetric ?? data.Metric ?? Metric.L2Squared;
 data = GroundTruth.Ensure(data, cache, metric);
 if (data.TruthK < k)
 {
@@ -56,8 +94,7 @@ if (indexFile is not null && File.Exists(indexFile))
 foreach (int t in threads)
 {
     (HnswIndex index, BuildResult build) = Runner.Build(data, options, t);
-    builds.Add(build);
-    Console.Error.WriteLine($"  VectorIndex build with {t} thread(s): {build.Seconds:F2} s");
+    builds.Add(build); // its progress ended with the build's time
     if (kept is null)
     {
         kept = index; // the sweep runs on the first build (single-threaded by default: deterministic)
@@ -72,9 +109,9 @@ foreach (int t in threads)
     }
 }
 
-foreach (int ef in efs)
+for (int i = 0; i < efs.Length; i++)
 {
-    points.Add(Runner.Sweep(data, kept!, ef, k, repeat));
+    points.Add(Runner.Sweep(data, kept!, efs[i], k, repeat, $"sweep ef {efs[i]} ({i + 1} of {efs.Length})"));
 }
 
 string[] peers = args_.Get("peers", "").Split(',', StringSplitOptions.RemoveEmptyEntries);

@@ -26,32 +26,25 @@ internal static class Runner
         GC.WaitForPendingFinalizers();
         long managedBefore = GC.GetTotalMemory(true);
         var index = new HnswIndex(options with { InitialCapacity = data.BaseCount });
-        int lastPercent = -1;
-        var progress = new InlineProgress(done =>
-        {
-            int percent = (int)(100L * done / keys.Length);
-            if (percent != lastPercent && !Console.IsErrorRedirected)
-            {
-                lastPercent = percent;
-                Console.Error.Write($"\r  building with {threads} thread(s): {percent,3}%");
-            }
-        });
+        var progress = new PhaseProgress($"VectorIndex build, {threads} thread(s)", keys.Length, "vectors");
         var timer = Stopwatch.StartNew();
         index.AddRange(keys, data.Base, threads, progress);
         timer.Stop();
-        if (!Console.IsErrorRedirected)
-        {
-            Console.Error.Write("\r" + new string(' ', 60) + "\r");
-        }
+        progress.Done();
 
         long managed = GC.GetTotalMemory(true) - managedBefore;
         return (index, new BuildResult("VectorIndex", threads, timer.Elapsed.TotalSeconds, managed, index.NativeMemoryBytes, keys.Length));
     }
 
-    public static SearchPoint Sweep(Dataset data, HnswIndex index, int ef, int k, int repeat)
+    /// <param name="label">How the progress lines name this point; "sweep ef N" when null.</param>
+    public static SearchPoint Sweep(Dataset data, HnswIndex index, int ef, int k, int repeat, string? label = null)
     {
         var options = new SearchOptions { Ef = ef };
         int queries = data.QueryCount;
+
+        // Counted in searches over all passes: the recall pass, `repeat` timed passes and the all-thread pass. The timed
+        // passes report only when they end, so that progress costs them nothing.
+        var progress = new PhaseProgress(label ?? $"sweep ef {ef}", (long)queries * (repeat + 2), "searches");
         var results = new SearchResult[k];
         var latencies = new double[queries];
 
@@ -67,6 +60,8 @@ internal static class Runner
             {
                 hits += truth.Contains((int)results[j].Key) ? 1 : 0;
             }
+
+            progress.Advance();
         }
 
         // Single-thread throughput: the best of `repeat` full passes (the machine is shared and noisy).
@@ -80,6 +75,7 @@ internal static class Runner
             }
 
             best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalSeconds);
+            progress.Advance(queries);
         }
 
         // All-thread throughput.
@@ -90,6 +86,8 @@ internal static class Runner
             return buffer;
         }, _ => { });
         double allSeconds = Stopwatch.GetElapsedTime(allStart).TotalSeconds;
+        progress.Advance(queries);
+        progress.Done();
 
         Array.Sort(latencies);
         return new SearchPoint(
@@ -101,19 +99,5 @@ internal static class Runner
             latencies.Average(),
             latencies[queries / 2],
             latencies[Math.Min(queries - 1, (int)(queries * 0.99))]);
-    }
-
-    /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool and reorder the lines).</summary>
-    private sealed class InlineProgress(Action<int> report) : IProgress<int>
-    {
-        private readonly Lock _lock = new();
-
-        public void Report(int value)
-        {
-            lock (_lock)
-            {
-                report(value);
-            }
-        }
     }
 }

@@ -28,11 +28,12 @@ using var index = new HnswIndex(new HnswOptions
 });
 
 // 2. Add vectors: AddRange inserts on all cores and reports progress; Add(key, vector) adds one at a time.
+//    ConsoleProgress (beside this file) shows it in place on a terminal and as a line every few seconds in a log.
 var build = Stopwatch.StartNew();
-var progress = new Progress<int>(done => Console.Write($"\rBuilding: {done,9:N0} / {Count:N0} ({100.0 * done / Count,5:F1}%)"));
+var progress = new ConsoleProgress(done => $"Building: {done,9:N0} / {Count:N0} ({100.0 * done / Count,5:F1}%, {build.Elapsed.TotalSeconds:F0} s)");
 index.AddRange(keys, vectors, progress: progress);
 build.Stop();
-Console.WriteLine($"\rBuilt {index.Count:N0} vectors in {build.Elapsed.TotalSeconds:F1} s on {Environment.ProcessorCount} threads" +
+progress.Complete($"Built {index.Count:N0} vectors in {build.Elapsed.TotalSeconds:F1} s on {Environment.ProcessorCount} threads" +
                   $" ({index.NativeMemoryBytes / (1024.0 * 1024):F0} MiB of vectors and links).");
 
 // 3. Search: the k nearest keys, nearest first.
