@@ -75,7 +75,7 @@ internal sealed unsafe partial class HnswGraph
         int linkedTop = Math.Min(top, level);
         for (int lc = linkedTop; lc >= 0; lc--)
         {
-            Seed(scratch, limit, buffers.Candidates.AsSpan(0, entryCount), default(AnyNode), segments, EfConstruction);
+            StartLayerSearch(scratch, limit, buffers.Candidates.AsSpan(0, entryCount), default(AnyNode), segments, EfConstruction);
             scratch.Visited.TryVisit(id); // other inserts may already link to this node: never link it to itself
             SearchLayer<TDistance, AnyNode>(segments, q, lc, EfConstruction, default, scratch);
 

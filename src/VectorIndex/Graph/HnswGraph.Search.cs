@@ -41,7 +41,7 @@ internal sealed unsafe partial class HnswGraph
                 nearest = GreedyClosest<TDistance>(segments, q, nearest, level, limit, scratch.Links);
             }
 
-            Seed(scratch, limit, [nearest], filter, segments, ef);
+            StartLayerSearch(scratch, limit, [nearest], filter, segments, ef);
             if (bridgeRejected)
             {
                 SearchLayerBridging<TDistance, TFilter>(segments, q, Math.Max(ef, k), filter, scratch);
@@ -164,7 +164,7 @@ internal sealed unsafe partial class HnswGraph
     }
 
     /// <summary>Starts SEARCH-LAYER from the entry points <paramref name="entries"/>: v, C and W of algorithm 2.</summary>
-    private static void Seed<TFilter>(
+    private static void StartLayerSearch<TFilter>(
         SearchScratch scratch, int limit, ReadOnlySpan<Candidate> entries, TFilter filter, NodeSegments segments, int ef)
         where TFilter : struct, INodeFilter
     {
@@ -187,7 +187,7 @@ internal sealed unsafe partial class HnswGraph
     }
 
     /// <summary>
-    /// SEARCH-LAYER (algorithm 2), from the state <see cref="Seed"/> left in <paramref name="scratch"/>: expand the
+    /// SEARCH-LAYER (algorithm 2), from the state <see cref="StartLayerSearch"/> left in <paramref name="scratch"/>: expand the
     /// nearest candidate until it is further than the furthest of the <paramref name="ef"/> results. Only nodes the
     /// filter accepts enter the results; every node may route.
     /// </summary>

@@ -23,6 +23,7 @@ internal sealed unsafe partial class HnswGraph : IDisposable
     private readonly NodeStore _store;
     private readonly LevelGenerator _levels;
     private readonly ScratchPool _scratch;
+    private readonly LightEpoch _epoch = new();
     private readonly Lock _allocLock = new();
     private readonly Lock _entryLock = new();
     private readonly int _upperStride;
@@ -122,6 +123,15 @@ internal sealed unsafe partial class HnswGraph : IDisposable
     public long NativeBytes => _store.NativeBytes;
 
     public SearchScratch RentScratch() => _scratch.Rent();
+
+    /// <summary>
+    /// Readers of graph memory that writers do not keep out (searches) enter before they touch it and leave after;
+    /// see <see cref="WaitForReaders"/>.
+    /// </summary>
+    public LightEpoch Epoch => _epoch;
+
+    /// <summary>Returns once every search that entered <see cref="Epoch"/> before the call has left it.</summary>
+    public void WaitForReaders() => _epoch.WaitForReaders();
 
     public void ReturnScratch(SearchScratch scratch) => _scratch.Return(scratch);
 

@@ -21,7 +21,7 @@ internal readonly struct LiveNodes : INodeFilter
 }
 
 /// <summary>Live nodes whose key the caller's options accept (<see cref="SearchOptions.Filter"/>, <see cref="SearchOptions.AllowedKeys"/>).</summary>
-internal readonly struct LiveKeys(SearchOptions options) : INodeFilter
+internal readonly struct AcceptedKeys(SearchOptions options) : INodeFilter
 {
     public bool Accept(NodeSegments segments, int id) =>
         (Volatile.Read(ref segments.Flags(id)) & NodeFlags.Deleted) == 0 && options.Accepts(segments.Key(id));

@@ -27,9 +27,6 @@ internal sealed class SearchScratch(int paddedDimensions, int maxLinks, int ef)
     /// <summary>The rejected neighbours one expansion of a filtered walk looks through.</summary>
     public int[] Rejected { get; } = new int[maxLinks];
 
-    /// <summary>Which of the pool's two rental counts this rental is in (see <see cref="ScratchPool"/>).</summary>
-    public int RentParity;
-
     /// <summary>W drained nearest first, before the final check of the flags; grown on demand.</summary>
     public Candidate[] Found = [];
 

@@ -82,7 +82,7 @@ internal static unsafe class IndexReader
 
             var graph = new HnswGraph(header.Options, store, n, header.Entry, header.LevelState, frozen: false);
             graph.RecountInDegrees();
-            return new LoadedGraph(header.Options, graph, LiveKeys(keys, flags, n), header.LiveCount, null);
+            return new LoadedGraph(header.Options, graph, KeyMap.Build(keys.AsSpan(0, n), flags.AsSpan(0, n)), header.LiveCount, null);
         }
         catch
         {
@@ -145,21 +145,6 @@ internal static unsafe class IndexReader
             mapping.Dispose();
             throw;
         }
-    }
-
-    /// <summary>The map from each live key to its node; two live nodes with one key mean a corrupted file.</summary>
-    public static Dictionary<ulong, int> LiveKeys(ulong[] keys, byte[] flags, int n)
-    {
-        var ids = new Dictionary<ulong, int>(n);
-        for (int id = 0; id < n; id++)
-        {
-            if ((flags[id] & NodeFlags.Deleted) == 0 && !ids.TryAdd(keys[id], id))
-            {
-                throw FileHeader.Invalid($"key {keys[id]} is stored live twice (nodes {ids[keys[id]]} and {id})");
-            }
-        }
-
-        return ids;
     }
 
     private static void CheckFlags(FileHeader header, byte[] flags)
