@@ -77,7 +77,7 @@ internal sealed unsafe partial class HnswGraph
         {
             StartLayerSearch(scratch, limit, buffers.Candidates.AsSpan(0, entryCount), default(AnyNode), segments, EfConstruction);
             scratch.Visited.TryVisit(id); // other inserts may already link to this node: never link it to itself
-            SearchLayer<TDistance, AnyNode>(segments, q, lc, EfConstruction, default, scratch);
+            SearchLayer<TDistance, AnyNode, PlainWalk>(segments, q, lc, EfConstruction, default, scratch);
 
             // W, nearest first.
             int found = scratch.Results.Count;
