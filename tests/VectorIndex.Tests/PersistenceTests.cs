@@ -372,7 +372,7 @@ public sealed class PersistenceTests : IDisposable
 
     private static void ResealHeader(byte[] bytes)
     {
-        const int crcOffset = 80 + (FileHeader.SectionCount * 24);
+        const int crcOffset = FileHeader.CrcOffset;
         BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(crcOffset), Crc32C.Compute(bytes.AsSpan(0, crcOffset)));
     }
 

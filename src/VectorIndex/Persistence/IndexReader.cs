@@ -212,9 +212,14 @@ internal static unsafe class IndexReader
         return upper;
     }
 
-    /// <summary>Checks the free-slot section and flags its slots free in <paramref name="flags"/>.</summary>
+    /// <summary>Checks a version-1 file's free-slot section and flags its slots free in <paramref name="flags"/>.</summary>
     private static void ReadFreeSlots(FileHeader header, byte[] flags, SectionReader reader)
     {
+        if (!header.Has(Section.FreeSlots))
+        {
+            return;
+        }
+
         SectionInfo section = header[Section.FreeSlots];
         int[] free = new int[section.Length / sizeof(int)];
         reader.Read(section, Section.FreeSlots, MemoryMarshal.AsBytes(free.AsSpan()));
