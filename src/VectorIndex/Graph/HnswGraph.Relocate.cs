@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using VectorIndex.Distance;
 using VectorIndex.Internal;
 using VectorIndex.Selection;
@@ -51,6 +52,7 @@ internal sealed unsafe partial class HnswGraph
         NodeSegments s = Segments;
         foreach (int id in deleted)
         {
+            Debug.Assert(IsDeleted(id) && id != EntryPoint, "only deleted nodes, repaired out of every list and off the entry point, are freed");
             ClearSlot(s, id, NodeFlags.Deleted | NodeFlags.Free);
         }
     }

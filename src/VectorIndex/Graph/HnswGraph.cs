@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using VectorIndex.Distance;
 using VectorIndex.Internal;
@@ -189,6 +190,8 @@ internal sealed unsafe partial class HnswGraph : IDisposable
     /// </summary>
     public int AllocateNode(ulong key, ReadOnlySpan<float> paddedVector, out int level)
     {
+        Debug.Assert(!Frozen, "a read-only graph takes no nodes");
+        Debug.Assert(paddedVector.Length == PaddedDimensions, "the vector is padded to the stride");
         level = _levels.Next();
         int id;
         lock (_allocLock)
