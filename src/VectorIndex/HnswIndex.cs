@@ -264,23 +264,31 @@ public sealed partial class HnswIndex : IDisposable
             ArgumentOutOfRangeException.ThrowIfLessThan(destination.Length, 1, "k");
             int ef = options?.Ef ?? Options.EfSearch;
             ArgumentOutOfRangeException.ThrowIfLessThan(ef, 1, "options.Ef");
+            options?.Validate();
             VectorGuard.Check(query, Dimensions, Metric, nameof(query));
 
             scratch = _graph.RentScratch();
             VectorGuard.CopyForMetric(query, scratch.Query, Metric);
             ef = Math.Max(ef, destination.Length);
+            int found;
             if (options is not { Filters: true })
             {
-                return _graph.UsesL2
+                found = _graph.UsesL2
                     ? Search<L2SquaredDistance, LiveNodes>(scratch, ef, default, SearchPlan.Walk, null, destination)
                     : Search<InnerProductDistance, LiveNodes>(scratch, ef, default, SearchPlan.Walk, null, destination);
             }
+            else
+            {
+                SearchPlan plan = forcedPlan ?? FilterPlanner.Choose(_graph, Count, options, ef);
+                var filter = new AcceptedKeys(options);
+                found = _graph.UsesL2
+                    ? Search<L2SquaredDistance, AcceptedKeys>(scratch, ef, filter, plan, options.AllowedKeys, destination)
+                    : Search<InnerProductDistance, AcceptedKeys>(scratch, ef, filter, plan, options.AllowedKeys, destination);
+            }
 
-            SearchPlan plan = forcedPlan ?? FilterPlanner.Choose(_graph, Count, options, ef);
-            var filter = new AcceptedKeys(options);
-            return _graph.UsesL2
-                ? Search<L2SquaredDistance, AcceptedKeys>(scratch, ef, filter, plan, options.AllowedKeys, destination)
-                : Search<InnerProductDistance, AcceptedKeys>(scratch, ef, filter, plan, options.AllowedKeys, destination);
+            // The threshold cuts the answer only after it is complete: an answer short of k because of it is not a
+            // walk starved by a filter, and must not send the search to the exact scan.
+            return SearchOptions.WithinMaxDistance(options, destination[..found]);
         }
         finally
         {

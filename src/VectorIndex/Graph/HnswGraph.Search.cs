@@ -57,6 +57,102 @@ internal sealed unsafe partial class HnswGraph
     }
 
     /// <summary>
+    /// Range search: every accepted node within <paramref name="radius"/> the walk can find, in
+    /// <c>scratch.InRange</c> (unsorted; the caller sorts and checks the flags again). The greedy descent is K-NN-SEARCH's;
+    /// on layer 0 a candidate within the radius is always expanded, and one beyond it only while it is among the
+    /// <paramref name="ef"/> nearest met so far (SEARCH-LAYER's rule), so the walk follows the radius's region wherever
+    /// it extends and then stops as a search of breadth ef would. Approximate as the graph is: a node within the radius
+    /// that is reachable only through nodes beyond it, and beyond the ef nearest, is missed.
+    /// </summary>
+    /// <returns>How many nodes were found.</returns>
+    public int RangeSearch<TDistance, TFilter>(SearchScratch scratch, float radius, int ef, TFilter filter, CancellationToken cancellationToken)
+        where TDistance : struct, IDistance
+        where TFilter : struct, INodeFilter
+    {
+        long entry = Volatile.Read(ref _entry);
+        if (entry < 0)
+        {
+            return 0;
+        }
+
+        int limit = NodeCount;
+        NodeSegments segments = Segments;
+        int found = 0;
+        fixed (float* q = scratch.Query)
+        {
+            int ep = (int)entry;
+            var nearest = new Candidate(Distance<TDistance>(q, segments.Vector(ep)), ep);
+            for (int level = (int)(entry >> 32); level > 0; level--)
+            {
+                nearest = GreedyClosest<TDistance>(segments, q, nearest, level, limit, scratch.Links);
+            }
+
+            StartLayerSearch(scratch, limit, [nearest], filter, segments, ef);
+            if (nearest.Distance <= radius && filter.Accept(segments, nearest.Id))
+            {
+                SelectionBuffers.Ensure(ref scratch.InRange, 1)[found++] = nearest;
+            }
+
+            BinaryHeap<NearestFirst> candidates = scratch.Candidates;
+            BinaryHeap<FurthestFirst> results = scratch.Results;
+            int[] links = scratch.Links;
+            int[] reached = scratch.Reached;
+            while (candidates.Count > 0)
+            {
+                Candidate c = candidates.Pop();
+                if (c.Distance > radius && results.Count >= ef && c.Distance > results.Top.Distance)
+                {
+                    break;
+                }
+
+                cancellationToken.ThrowIfCancellationRequested();
+                if (candidates.Count > 0)
+                {
+                    Prefetch(segments.Layer0Record(candidates.Top.Id));
+                }
+
+                int count = ReadLinks(segments, c.Id, 0, links);
+                int n = 0;
+                for (int j = 0; j < count; j++)
+                {
+                    int e = links[j];
+                    if (scratch.Visited.TryVisit(e))
+                    {
+                        reached[n++] = e;
+                        PrefetchVector(segments.Vector(e));
+                    }
+                }
+
+                for (int j = 0; j < n; j++)
+                {
+                    int e = reached[j];
+                    float d = Distance<TDistance>(q, segments.Vector(e));
+                    bool within = d <= radius;
+                    if (within || results.Count < ef || d < results.Top.Distance)
+                    {
+                        candidates.Push(d, e);
+                        if (filter.Accept(segments, e))
+                        {
+                            results.Push(d, e);
+                            if (results.Count > ef)
+                            {
+                                results.Pop();
+                            }
+
+                            if (within)
+                            {
+                                SelectionBuffers.Ensure(ref scratch.InRange, found + 1)[found++] = new Candidate(d, e);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>
     /// The exact answer: every node below the count the filter accepts, scanned with the kernel. The plan for a filter
     /// that passes very few nodes, and the fallback when the graph walk finds fewer results than asked (a filter or
     /// removals that reject most nodes), so the API's promise "fewer than k only when fewer than k pass" holds.

@@ -33,6 +33,9 @@ internal sealed class SearchScratch(int paddedDimensions, int maxLinks, int ef)
     /// <summary>The keys of an answer, sorted to find repeats (only after a handover overlapped the search); grown on demand.</summary>
     public ulong[] Keys = [];
 
+    /// <summary>The nodes a range search found within its radius; grown on demand.</summary>
+    public Candidate[] InRange = [];
+
     /// <summary>Node ids of an exact scan over a caller's allowed keys; grown on demand.</summary>
     public int[] Ids = [];
 
