@@ -1,0 +1,209 @@
+using System.Collections;
+using System.Linq.Expressions;
+using System.Reflection;
+using Microsoft.Extensions.VectorData.ProviderServices;
+using Microsoft.Extensions.VectorData.ProviderServices.Filter;
+using VectorIndex.VectorData.Storage;
+
+namespace VectorIndex.VectorData.Filters;
+
+/// <summary>
+/// Compiles a MEVD filter (<c>r =&gt; ...</c> over a typed record, or over <c>Dictionary&lt;string, object?&gt;</c>) into a
+/// predicate over rows. The abstractions' preprocessing folds captured values into constants and binds <c>r.Prop</c> and
+/// <c>r["Name"]</c> to the model; each bound access becomes a read of the row's stored value, converted to the
+/// property's type. Everything else stays as written, so the predicate has C# semantics: lifted comparisons for nullable
+/// values, string equality by value, <c>Contains</c> on arrays and lists, and so on.
+/// </summary>
+internal sealed class FilterCompiler : FilterTranslatorBase
+{
+    private static readonly MethodInfo s_read = typeof(FilterCompiler).GetMethod(nameof(Read), BindingFlags.NonPublic | BindingFlags.Static)!;
+    private static readonly MethodInfo s_objectEquals = typeof(object).GetMethod(nameof(Equals), BindingFlags.Public | BindingFlags.Static, [typeof(object), typeof(object)])!;
+
+    private FilterCompiler()
+    {
+    }
+
+    public static CompiledFilter Compile(LambdaExpression filter, CollectionModel model)
+    {
+        var compiler = new FilterCompiler();
+        var body = compiler.PreprocessFilter(filter, model, new FilterPreprocessingOptions { SupportsParameterization = false });
+        var row = Expression.Parameter(typeof(Row), "row");
+        var rewriter = new Rewriter(compiler, row);
+        var rewritten = rewriter.Visit(body)!;
+        if (rewriter.UnboundRecordUse)
+        {
+            throw new NotSupportedException(
+                $"The filter uses the record in a way VectorIndex cannot translate ({filter}); use its properties (r.Name or r[\"Name\"]).");
+        }
+
+        if (rewritten.Type != typeof(bool))
+        {
+            throw new NotSupportedException($"The filter must be a boolean expression ({filter}).");
+        }
+
+        var compiled = Expression.Lambda<Func<Row, bool>>(rewritten, row).Compile();
+
+        // C# would throw NullReferenceException for a member of a null value (r.Name.StartsWith(...) with Name null);
+        // a row for which the filter cannot be evaluated does not match, rather than failing the whole query.
+        bool Predicate(Row r)
+        {
+            try
+            {
+                return compiled(r);
+            }
+            catch (NullReferenceException)
+            {
+                return false;
+            }
+        }
+
+        var terms = new List<IndexTerm>();
+        compiler.CollectTerms(body, terms);
+        return new CompiledFilter(Predicate, terms);
+    }
+
+    private bool TryBind(Expression expression, out PropertyModel property)
+    {
+        if (TryBindProperty(expression, out var bound))
+        {
+            property = bound;
+            return true;
+        }
+
+        property = null!;
+        return false;
+    }
+
+    /// <summary>Finds conjuncts that an inverted index can answer: equality with a constant and Contains.</summary>
+    private void CollectTerms(Expression expression, List<IndexTerm> terms)
+    {
+        switch (expression)
+        {
+            case BinaryExpression { NodeType: ExpressionType.AndAlso or ExpressionType.And } conjunction when conjunction.Type == typeof(bool):
+                CollectTerms(conjunction.Left, terms);
+                CollectTerms(conjunction.Right, terms);
+                break;
+
+            case BinaryExpression { NodeType: ExpressionType.Equal, Method: null } equal:
+                if (IndexedScalar(equal.Left) is { } left && ConstantValue(equal.Right, out object? rightValue))
+                {
+                    terms.Add(new IndexTerm(left.StorageName, [rightValue]));
+                }
+                else if (IndexedScalar(equal.Right) is { } right && ConstantValue(equal.Left, out object? leftValue))
+                {
+                    terms.Add(new IndexTerm(right.StorageName, [leftValue]));
+                }
+
+                break;
+
+            case BinaryExpression { NodeType: ExpressionType.Equal } stringEqual when stringEqual.Method?.DeclaringType == typeof(string):
+                if (IndexedScalar(stringEqual.Left) is { } l && ConstantValue(stringEqual.Right, out object? rv))
+                {
+                    terms.Add(new IndexTerm(l.StorageName, [rv]));
+                }
+                else if (IndexedScalar(stringEqual.Right) is { } r && ConstantValue(stringEqual.Left, out object? lv))
+                {
+                    terms.Add(new IndexTerm(r.StorageName, [lv]));
+                }
+
+                break;
+
+            case MethodCallExpression call when TryMatchContains(call, out var source, out var item):
+                // r.Tags.Contains("x"): rows whose list holds "x".
+                if (Indexed(source) is { } listProperty && DataValues.ElementTypeOf(listProperty.Type) is not null
+                    && ConstantValue(item, out object? element) && element is not null)
+                {
+                    terms.Add(new IndexTerm(listProperty.StorageName, [element]));
+                }
+
+                // new[] { "a", "b" }.Contains(r.Name): rows whose value is one of them.
+                else if (IndexedScalar(item) is { } scalar && ConstantValue(source, out object? values) && values is IEnumerable enumerable)
+                {
+                    terms.Add(new IndexTerm(scalar.StorageName, enumerable.Cast<object?>().ToArray()));
+                }
+
+                break;
+        }
+    }
+
+    private DataPropertyModel? Indexed(Expression expression) =>
+        TryBind(expression, out var property) && property is DataPropertyModel { IsIndexed: true } data ? data : null;
+
+    private DataPropertyModel? IndexedScalar(Expression expression) =>
+        Indexed(expression) is { } data && DataValues.IsScalar(data.Type) ? data : null;
+
+    private static bool ConstantValue(Expression expression, out object? value)
+    {
+        while (expression is UnaryExpression { NodeType: ExpressionType.Convert or ExpressionType.ConvertChecked } convert)
+        {
+            expression = convert.Operand;
+        }
+
+        if (expression is ConstantExpression constant)
+        {
+            value = constant.Value;
+            return true;
+        }
+
+        value = null;
+        return false;
+    }
+
+    /// <summary>A row's stored value as <typeparamref name="T"/>: the key (storage name null) or a data value; default when absent.</summary>
+    private static T Read<T>(Row row, string? storageName, Type propertyType)
+    {
+        object? value = storageName is null ? row.Key : row.GetData(storageName);
+        if (value is T direct)
+        {
+            return direct; // no copy: the filter only reads it
+        }
+
+        return DataValues.ConvertTo(DataValues.ConvertTo(value, propertyType), typeof(T)) is T converted ? converted : default!;
+    }
+
+    private sealed class Rewriter(FilterCompiler compiler, ParameterExpression row) : ExpressionVisitor
+    {
+        public bool UnboundRecordUse { get; private set; }
+
+        public override Expression? Visit(Expression? node)
+        {
+            if (node is UnaryExpression { NodeType: ExpressionType.Convert } or MemberExpression or MethodCallExpression
+                && compiler.TryBind(node, out var property))
+            {
+                if (property is VectorPropertyModel)
+                {
+                    throw new NotSupportedException($"Vector property '{property.ModelName}' cannot be used in a filter.");
+                }
+
+                string? storageName = property is KeyPropertyModel ? null : property.StorageName;
+                return Expression.Call(s_read.MakeGenericMethod(node.Type), row,
+                    Expression.Constant(storageName, typeof(string)), Expression.Constant(property.Type, typeof(Type)));
+            }
+
+            return base.Visit(node);
+        }
+
+        protected override Expression VisitParameter(ParameterExpression node)
+        {
+            if (node == compiler.RecordParameter)
+            {
+                UnboundRecordUse = true;
+            }
+
+            return base.VisitParameter(node);
+        }
+
+        protected override Expression VisitBinary(BinaryExpression node)
+        {
+            // r["Name"] == (object)"x" compares references in C#; a filter means the values.
+            if (node is { NodeType: ExpressionType.Equal or ExpressionType.NotEqual, Method: null }
+                && node.Left.Type == typeof(object) && node.Right.Type == typeof(object))
+            {
+                Expression equals = Expression.Call(s_objectEquals, Visit(node.Left)!, Visit(node.Right)!);
+                return node.NodeType == ExpressionType.Equal ? equals : Expression.Not(equals);
+            }
+
+            return base.VisitBinary(node);
+        }
+    }
+}
