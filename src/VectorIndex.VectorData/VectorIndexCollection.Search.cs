@@ -31,6 +31,12 @@ public partial class VectorIndexCollection<TKey, TRecord>
 
         bool includeVectors = CheckIncludeVectors(options.IncludeVectors);
         var vectorProperty = _model.GetVectorPropertyOrSingle(options);
+        if (searchValue is not (ReadOnlyMemory<float> or float[] or Embedding<float>) && vectorProperty.EmbeddingGenerator is null)
+        {
+            throw new NotSupportedException(
+                VectorDataStrings.InvalidSearchInputAndNoEmbeddingGeneratorWasConfigured(typeof(TInput), VectorIndexModelBuilder.SupportedVectorTypes));
+        }
+
         var filter = options.Filter is null ? null : FilterCompiler.Compile(options.Filter, _model);
         var state = State("Search");
         return SearchCoreAsync(state, searchValue, top, options, includeVectors, vectorProperty, filter, cancellationToken);

@@ -183,6 +183,25 @@ internal sealed class FilterCompiler : FilterTranslatorBase
             return base.Visit(node);
         }
 
+        protected override Expression VisitMethodCall(MethodCallExpression node)
+        {
+            // C# 14 binds array.Contains(x) to MemoryExtensions.Contains over a span; spans cannot live in a compiled
+            // delegate's closure, so the call becomes the equivalent Enumerable.Contains.
+            if (node.Method.DeclaringType == typeof(MemoryExtensions) && TryMatchContains(node, out var source, out var item))
+            {
+                var visitedSource = Visit(source)!;
+                var visitedItem = Visit(item)!;
+                var elementType = visitedItem.Type;
+                var enumerableType = typeof(IEnumerable<>).MakeGenericType(elementType);
+                var contains = typeof(Enumerable).GetMethods()
+                    .Single(m => m.Name == nameof(Enumerable.Contains) && m.GetParameters().Length == 2)
+                    .MakeGenericMethod(elementType);
+                return Expression.Call(contains, Expression.Convert(visitedSource, enumerableType), visitedItem);
+            }
+
+            return base.VisitMethodCall(node);
+        }
+
         protected override Expression VisitParameter(ParameterExpression node)
         {
             if (node == compiler.RecordParameter)

@@ -64,12 +64,9 @@ internal sealed class CollectionState : IDurableState, IDisposable
         var state = new CollectionState(name, schema, snapshotThreshold);
         try
         {
+            // Empty indexes for a log without a snapshot; LoadSnapshot replaces them when there is one.
+            state.CreateSlots(loaded: null);
             state._durable = DurableDirectory.Open(folder, state);
-            if (state._slots.Count == 0)
-            {
-                state.CreateSlots(loaded: null); // no snapshot yet: LoadSnapshot did not run
-            }
-
             return state;
         }
         catch
@@ -364,6 +361,12 @@ internal sealed class CollectionState : IDurableState, IDisposable
             }
         }
 
+        foreach (var slot in _slots.Values)
+        {
+            slot.Dispose();
+        }
+
+        _slots.Clear();
         CreateSlots(graphs);
         string rowsPath = snapshot.GetPath(RowsFile);
         try

@@ -1,0 +1,222 @@
+using Microsoft.Extensions.VectorData;
+using VectorIndex.VectorData.Durability;
+
+namespace VectorIndex.VectorData.Tests;
+
+public class DurabilityTests
+{
+    private static KeyedRecord<string> Record(int i) => new() { Key = $"k{i}", Text = $"text {i}", Vector = new float[] { i + 1, -i } };
+
+    private static async Task Check(VectorIndexCollection<string, KeyedRecord<string>> collection, IEnumerable<int> present, IEnumerable<int> absent)
+    {
+        foreach (int i in present)
+        {
+            var read = await collection.GetAsync($"k{i}", new RecordRetrievalOptions { IncludeVectors = true });
+            read.Should().NotBeNull($"k{i} was written");
+            read!.Text.Should().Be($"text {i}");
+            read.Vector.ToArray().Should().Equal(i + 1, -i);
+        }
+
+        foreach (int i in absent)
+        {
+            (await collection.GetAsync($"k{i}")).Should().BeNull($"k{i} was deleted");
+        }
+    }
+
+    [Fact]
+    public async Task Reopening_after_dispose_gives_the_same_data_with_and_without_snapshots()
+    {
+        foreach (long threshold in new[] { VectorIndexVectorStoreOptions.DefaultSnapshotThresholdBytes, 600 })
+        {
+            using var dir = new TempDirectory();
+            var options = new VectorIndexVectorStoreOptions { Directory = dir.Path, SnapshotThresholdBytes = threshold };
+            using (var store = new VectorIndexVectorStore(options))
+            {
+                var c = store.GetCollection<string, KeyedRecord<string>>("docs");
+                await c.EnsureCollectionExistsAsync();
+                for (int i = 0; i < 40; i++)
+                {
+                    await c.UpsertAsync(Record(i));
+                }
+
+                await c.UpsertAsync(Enumerable.Range(40, 20).Select(Record));
+                await c.DeleteAsync(["k3", "k45"]);
+                await c.DeleteAsync("k7");
+            }
+
+            string folder = Path.Combine(dir.Path, "docs");
+            bool snapshotted = Directory.EnumerateFiles(folder).Any(f => f.EndsWith(".rows", StringComparison.Ordinal));
+            snapshotted.Should().Be(threshold == 600, "a small threshold folds the log into snapshots");
+
+            using (var store = new VectorIndexVectorStore(options))
+            {
+                (await store.ListCollectionNamesAsync().CollectAsync()).Should().Equal("docs");
+                var c = store.GetCollection<string, KeyedRecord<string>>("docs");
+                await Check(c, Enumerable.Range(0, 60).Except([3, 45, 7]), [3, 45, 7]);
+                var hits = await c.SearchAsync(new float[] { 11, -10 }, 1).CollectAsync();
+                hits.Single().Record.Key.Should().Be("k10");
+                await c.UpsertAsync(Record(3));
+            }
+
+            using (var store = new VectorIndexVectorStore(options))
+            {
+                await Check(store.GetCollection<string, KeyedRecord<string>>("docs"), [3], [7]);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Stores_on_the_same_directory_share_collections()
+    {
+        using var dir = new TempDirectory();
+        using var a = new VectorIndexVectorStore(new() { Directory = dir.Path });
+        using var b = new VectorIndexVectorStore(new() { Directory = Path.Combine(dir.Path, ".") });
+        var ca = a.GetCollection<string, KeyedRecord<string>>("shared");
+        await ca.EnsureCollectionExistsAsync();
+        await ca.UpsertAsync(Record(1));
+        var cb = b.GetCollection<string, KeyedRecord<string>>("shared");
+        await Check(cb, [1], []);
+        using var direct = new VectorIndexCollection<string, KeyedRecord<string>>("shared", new VectorIndexCollectionOptions { Directory = dir.Path });
+        await direct.UpsertAsync(Record(2));
+        await Check(ca, [1, 2], []);
+    }
+
+    [Fact]
+    public async Task A_torn_log_tail_is_cut_off_cleanly()
+    {
+        using var dir = new TempDirectory();
+        var options = new VectorIndexVectorStoreOptions { Directory = dir.Path };
+        using (var store = new VectorIndexVectorStore(options))
+        {
+            var c = store.GetCollection<string, KeyedRecord<string>>("docs");
+            await c.EnsureCollectionExistsAsync();
+            for (int i = 0; i < 5; i++)
+            {
+                await c.UpsertAsync(Record(i));
+            }
+        }
+
+        string log = Directory.GetFiles(Path.Combine(dir.Path, "docs"), "*.wal").Single();
+        long length = new FileInfo(log).Length;
+        using (var stream = new FileStream(log, FileMode.Open))
+        {
+            stream.SetLength(length - 5); // the last upsert, cut in the middle
+        }
+
+        using (var store = new VectorIndexVectorStore(options))
+        {
+            var c = store.GetCollection<string, KeyedRecord<string>>("docs");
+            await Check(c, [0, 1, 2, 3], [4]);
+            await c.UpsertAsync(Record(9)); // appends after the cut, not after the garbage
+        }
+
+        using (var store = new VectorIndexVectorStore(options))
+        {
+            await Check(store.GetCollection<string, KeyedRecord<string>>("docs"), [0, 1, 2, 3, 9], [4]);
+        }
+    }
+
+    [Fact]
+    public async Task A_corrupted_snapshot_or_log_gives_a_VectorStoreException_naming_the_file()
+    {
+        using var dir = new TempDirectory();
+        var options = new VectorIndexVectorStoreOptions { Directory = dir.Path, SnapshotThresholdBytes = 300 };
+        using (var store = new VectorIndexVectorStore(options))
+        {
+            var c = store.GetCollection<string, KeyedRecord<string>>("docs");
+            await c.EnsureCollectionExistsAsync();
+            for (int i = 0; i < 20; i++)
+            {
+                await c.UpsertAsync(Record(i));
+            }
+        }
+
+        string folder = Path.Combine(dir.Path, "docs");
+        foreach (string pattern in new[] { "*.rows", "*.hnsw", "MANIFEST" })
+        {
+            string file = Directory.GetFiles(folder, pattern).Single();
+            byte[] original = File.ReadAllBytes(file);
+            byte[] damaged = (byte[])original.Clone();
+            damaged[damaged.Length / 2] ^= 0x40;
+            File.WriteAllBytes(file, damaged);
+
+            using (var store = new VectorIndexVectorStore(options))
+            {
+                var c = store.GetCollection<string, KeyedRecord<string>>("docs");
+                var act = () => c.GetAsync("k1");
+                (await act.Should().ThrowAsync<VectorStoreException>()).Which.Message.Should().Contain(Path.GetFileName(file));
+            }
+
+            File.WriteAllBytes(file, original);
+        }
+
+        using (var store = new VectorIndexVectorStore(options))
+        {
+            await Check(store.GetCollection<string, KeyedRecord<string>>("docs"), Enumerable.Range(0, 20), []);
+        }
+    }
+
+    [Fact]
+    public async Task Log_records_survive_reopen_and_a_damaged_middle_record_is_reported()
+    {
+        using var dir = new TempDirectory();
+        string path = Path.Combine(dir.Path, "test.wal");
+        using (var log = WriteAheadLog.Create(path, 7))
+        {
+            for (int i = 0; i < 5; i++)
+            {
+                long position = log.Append(new byte[] { (byte)i, 1, 2, 3 });
+                await log.WaitDurableAsync(position);
+            }
+        }
+
+        var seen = new List<byte>();
+        using (WriteAheadLog.Open(path, 7, r => seen.Add(r.Span[0])))
+        {
+        }
+
+        seen.Should().Equal(0, 1, 2, 3, 4);
+
+        byte[] bytes = File.ReadAllBytes(path);
+        bytes[WriteAheadLog.HeaderSize + 12 + 9] ^= 1; // inside the second record's payload
+        File.WriteAllBytes(path, bytes);
+        FluentActions.Invoking(() => WriteAheadLog.Open(path, 7, _ => { })).Should().Throw<InvalidDataException>().WithMessage("*test.wal*");
+        FluentActions.Invoking(() => WriteAheadLog.Open(path, 8, _ => { })).Should().Throw<InvalidDataException>().WithMessage("*generation*");
+    }
+
+    [Fact]
+    public void Crc32C_matches_the_standard_check_value()
+    {
+        Crc32C.Compute("123456789"u8).Should().Be(0xE3069283);
+        Crc32C.Append(Crc32C.Compute("1234"u8), "56789"u8).Should().Be(0xE3069283);
+    }
+
+    [Fact]
+    public async Task Concurrent_writers_share_flushes_and_all_writes_are_durable()
+    {
+        using var dir = new TempDirectory();
+        var options = new VectorIndexVectorStoreOptions { Directory = dir.Path, SnapshotThresholdBytes = 16 * 1024 };
+        using (var store = new VectorIndexVectorStore(options))
+        {
+            var c = store.GetCollection<string, KeyedRecord<string>>("docs");
+            await c.EnsureCollectionExistsAsync();
+            await Task.WhenAll(Enumerable.Range(0, 8).Select(t => Task.Run(async () =>
+            {
+                for (int i = t * 50; i < (t + 1) * 50; i++)
+                {
+                    await c.UpsertAsync(Record(i));
+                    if (i % 5 == 0)
+                    {
+                        await c.DeleteAsync($"k{i}");
+                    }
+                }
+            })));
+        }
+
+        using (var store = new VectorIndexVectorStore(options))
+        {
+            var all = Enumerable.Range(0, 400).ToList();
+            await Check(store.GetCollection<string, KeyedRecord<string>>("docs"), all.Where(i => i % 5 != 0), all.Where(i => i % 5 == 0));
+        }
+    }
+}
