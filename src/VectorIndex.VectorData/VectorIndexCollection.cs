@@ -197,7 +197,7 @@ public partial class VectorIndexCollection<TKey, TRecord> : VectorStoreCollectio
 
     private static bool IsStoreFailure(Exception ex) =>
         ex is IOException or InvalidDataException or UnauthorizedAccessException
-        || (ex is ObjectDisposedException && ex.Message.Contains("was deleted or closed", StringComparison.Ordinal));
+        || (ex is ObjectDisposedException && ex.Message.Contains(CollectionState.ClosedMessage, StringComparison.Ordinal));
 
     private VectorStoreException NewException(string message, string operation, Exception? inner) =>
         new(message, inner)

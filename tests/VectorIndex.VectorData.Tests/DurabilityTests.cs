@@ -185,6 +185,14 @@ public class DurabilityTests
     }
 
     [Fact]
+    public void Directory_fsync_runs_on_this_platform()
+    {
+        using var dir = new TempDirectory();
+        DirectorySync.Flush(dir.Path);
+        DirectorySync.IsAvailable.Should().Be(!OperatingSystem.IsWindows());
+    }
+
+    [Fact]
     public void Crc32C_matches_the_standard_check_value()
     {
         Crc32C.Compute("123456789"u8).Should().Be(0xE3069283);

@@ -266,8 +266,10 @@ public sealed class DurableDirectory : IDisposable
             stream.Flush(flushToDisk: true);
         }
 
-        // rename(2) replaces the target atomically: a reader (or a crash) sees the old manifest or the new one.
+        // rename(2) replaces the target atomically: a reader (or a crash) sees the old manifest or the new one. The
+        // directory fsync then makes the rename, and the new log and snapshot files created before it, survive power loss.
         File.Move(temp, Path.Combine(folder, ManifestName), overwrite: true);
+        DirectorySync.Flush(folder);
     }
 
     private sealed record Manifest(long Generation, byte[] Metadata, List<(string Name, long Length, uint Crc)> Files);

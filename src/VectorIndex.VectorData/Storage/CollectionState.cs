@@ -93,13 +93,28 @@ internal sealed class CollectionState : IDurableState, IDisposable
     public ReadScope Read()
     {
         _lock.EnterReadLock();
-        if (_disposed)
+        try
+        {
+            ThrowIfDisposed();
+        }
+        catch
         {
             _lock.ExitReadLock();
-            throw new ObjectDisposedException(nameof(CollectionState), $"Collection '{Name}' was deleted or closed.");
+            throw;
         }
 
         return new ReadScope(_lock);
+    }
+
+    /// <summary>The marker message <see cref="VectorIndexCollection{TKey, TRecord}"/> turns into a <c>VectorStoreException</c>.</summary>
+    public const string ClosedMessage = "was deleted or closed";
+
+    private void ThrowIfDisposed()
+    {
+        if (_disposed)
+        {
+            throw new ObjectDisposedException(nameof(CollectionState), $"Collection '{Name}' {ClosedMessage}.");
+        }
     }
 
     public bool TryGetRow(ulong id, out Row row) => _rows.TryGetValue(id, out row!);
@@ -158,7 +173,7 @@ internal sealed class CollectionState : IDurableState, IDisposable
         _lock.EnterWriteLock();
         try
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
+            ThrowIfDisposed();
             var rows = new Row[pending.Count];
             var assigned = new Dictionary<object, ulong>();
             ulong next = _nextId;
@@ -201,7 +216,7 @@ internal sealed class CollectionState : IDurableState, IDisposable
         _lock.EnterWriteLock();
         try
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
+            ThrowIfDisposed();
             var ids = new List<ulong>(keys.Count);
             foreach (object key in keys)
             {
@@ -269,7 +284,7 @@ internal sealed class CollectionState : IDurableState, IDisposable
         _lock.EnterReadLock();
         try
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
+            ThrowIfDisposed();
             _durable.Checkpoint(this);
         }
         finally
