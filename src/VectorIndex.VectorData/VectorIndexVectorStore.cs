@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.VectorData;
 using Microsoft.Extensions.VectorData.ProviderServices;
@@ -33,6 +34,8 @@ public sealed class VectorIndexVectorStore : VectorStore
     }
 
     /// <inheritdoc/>
+    [RequiresDynamicCode("Typed records are mapped by reflection over TRecord; use GetDynamicCollection for NativeAOT.")]
+    [RequiresUnreferencedCode("Typed records are mapped by reflection over TRecord; use GetDynamicCollection for trimmed apps.")]
     public override VectorIndexCollection<TKey, TRecord> GetCollection<TKey, TRecord>(string name, VectorStoreCollectionDefinition? definition = null)
     {
         ThrowIfDisposed();

@@ -69,6 +69,7 @@ public sealed class DurableDirectory : IDisposable
         {
             byte[] meta = metadata.ToArray();
             WriteManifest(folder, 0, meta, []);
+            DirectorySync.Flush(folder);
             return new DurableDirectory(folder, 0, meta, log);
         }
         catch
@@ -161,10 +162,15 @@ public sealed class DurableDirectory : IDisposable
             throw;
         }
 
+        // From the rename on, the new generation is the one on disk: switch to it before anything else can fail.
         var old = _log;
         Volatile.Write(ref _log, newLog);
         Volatile.Write(ref _generation, next);
         old.Dispose();
+
+        // The directory fsync makes the rename, and the files created before it, survive power loss (not needed for
+        // a process crash). Old files are deleted only after it, so that a lost rename still finds them.
+        DirectorySync.Flush(_folder);
         DeleteOtherGenerations(_folder, next);
     }
 
@@ -266,10 +272,8 @@ public sealed class DurableDirectory : IDisposable
             stream.Flush(flushToDisk: true);
         }
 
-        // rename(2) replaces the target atomically: a reader (or a crash) sees the old manifest or the new one. The
-        // directory fsync then makes the rename, and the new log and snapshot files created before it, survive power loss.
+        // rename(2) replaces the target atomically: a reader (or a crash) sees the old manifest or the new one.
         File.Move(temp, Path.Combine(folder, ManifestName), overwrite: true);
-        DirectorySync.Flush(folder);
     }
 
     private sealed record Manifest(long Generation, byte[] Metadata, List<(string Name, long Length, uint Crc)> Files);

@@ -218,9 +218,10 @@ internal sealed class CollectionState : IDurableState, IDisposable
         {
             ThrowIfDisposed();
             var ids = new List<ulong>(keys.Count);
+            var seen = new HashSet<ulong>();
             foreach (object key in keys)
             {
-                if (_ids.TryGetValue(key, out ulong id) && !ids.Contains(id))
+                if (_ids.TryGetValue(key, out ulong id) && seen.Add(id))
                 {
                     ids.Add(id);
                 }
@@ -264,6 +265,12 @@ internal sealed class CollectionState : IDurableState, IDisposable
             try
             {
                 Checkpoint();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // This caller's write is already durable in the log; a snapshot that could not be written leaves the
+                // log as it was (half-written files of the next generation are not named by the manifest, and are
+                // replaced or deleted later). The next write past the threshold tries again.
             }
             finally
             {
