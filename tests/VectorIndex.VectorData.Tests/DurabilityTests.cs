@@ -185,6 +185,18 @@ public class DurabilityTests
     }
 
     [Fact]
+    public async Task Waiters_for_appends_made_before_a_flush_share_it()
+    {
+        using var dir = new TempDirectory();
+        using var log = WriteAheadLog.Create(Path.Combine(dir.Path, "g.wal"), 0);
+        var positions = Enumerable.Range(0, 50).Select(i => log.Append(new byte[] { (byte)i })).ToList();
+        await Task.WhenAll(positions.Select(p => Task.Run(() => log.WaitDurableAsync(p))));
+        log.FlushCount.Should().Be(1, "one fsync covers every append that preceded it");
+        await log.WaitDurableAsync(positions[^1]);
+        log.FlushCount.Should().Be(1, "a durable position needs no further flush");
+    }
+
+    [Fact]
     public void Directory_fsync_runs_on_this_platform()
     {
         using var dir = new TempDirectory();

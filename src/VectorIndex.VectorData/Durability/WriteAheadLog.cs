@@ -35,6 +35,7 @@ public sealed class WriteAheadLog : IDisposable
     private long _durable;
     private Task? _flushTask;
     private bool _disposed;
+    private long _flushCount;
 
     private WriteAheadLog(string path, SafeFileHandle handle, long generation, long length)
     {
@@ -50,6 +51,9 @@ public sealed class WriteAheadLog : IDisposable
 
     /// <summary>The generation written in the header (the snapshot this log follows).</summary>
     public long Generation { get; }
+
+    /// <summary>How many fsyncs this log has run (group commit makes it smaller than the number of waits).</summary>
+    public long FlushCount => Interlocked.Read(ref _flushCount);
 
     /// <summary>The length of the log in bytes, header included.</summary>
     public long Length => Volatile.Read(ref _length);
@@ -265,6 +269,7 @@ public sealed class WriteAheadLog : IDisposable
             // Every append that published its length before this read is covered by the fsync below.
             long target = Volatile.Read(ref _length);
             RandomAccess.FlushToDisk(_handle);
+            Interlocked.Increment(ref _flushCount);
             lock (_flushGate)
             {
                 if (target > _durable)
