@@ -42,6 +42,7 @@ public class ConcurrencyTests
                 var hits = await c.SearchAsync(Vectors.Random(random, 2), 5, new() { Filter = x => x.Text == "even" }).CollectAsync();
                 hits.All(h => h.Record.Key % 2 == 0 && h.Record.Text == "even").Should().BeTrue();
                 searches++;
+                await Task.Delay(1); // interleave with the writers rather than compete with them for both cores
             }
         })).ToList();
 

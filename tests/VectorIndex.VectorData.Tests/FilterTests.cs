@@ -98,6 +98,7 @@ public class FilterTests
             r => r.Weight < 0.5 && !(r.Name == "a"),
             r => r.Name == "a" && r.Score == 2,
             r => r.Name!.StartsWith('c'),
+            r => r.Key < 10 || r.Key == 250,
             r => true,
         ];
         return filters.Select((f, i) => new object[] { i, f });
