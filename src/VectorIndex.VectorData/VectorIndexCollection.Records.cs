@@ -60,7 +60,7 @@ public partial class VectorIndexCollection<TKey, TRecord>
         }
 
         bool includeVectors = CheckIncludeVectors(options.IncludeVectors);
-        var compiled = FilterCompiler.Compile(filter, _model);
+        var compiled = FilterCompiler.Compile(filter, _model, _filters);
         var sorts = options.OrderBy?.Invoke(new FilteredRecordRetrievalOptions<TRecord>.OrderByDefinition()).Values
             .Select(s => (Property: _model.GetDataOrKeyProperty(s.PropertySelector), s.Ascending)).ToList();
 
@@ -72,7 +72,9 @@ public partial class VectorIndexCollection<TKey, TRecord>
             IEnumerable<Row> candidates = allowed is null
                 ? state.Rows
                 : allowed.Select(id => state.TryGetRow(id, out var r) ? r : null).OfType<Row>();
-            matches = candidates.Where(compiled.Predicate).ToList();
+            matches = allowed is not null && !compiled.NeedsPredicate(state)
+                ? candidates.ToList()
+                : candidates.Where(compiled.Predicate).ToList();
         }
 
         IEnumerable<Row> ordered;

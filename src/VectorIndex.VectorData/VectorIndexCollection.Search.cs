@@ -37,7 +37,7 @@ public partial class VectorIndexCollection<TKey, TRecord>
                 VectorDataStrings.InvalidSearchInputAndNoEmbeddingGeneratorWasConfigured(typeof(TInput), VectorIndexModelBuilder.SupportedVectorTypes));
         }
 
-        var filter = options.Filter is null ? null : FilterCompiler.Compile(options.Filter, _model);
+        var filter = options.Filter is null ? null : FilterCompiler.Compile(options.Filter, _model, _filters);
         var state = State("Search");
         return SearchCoreAsync(state, searchValue, top, options, includeVectors, vectorProperty, filter, cancellationToken);
     }
@@ -75,7 +75,8 @@ public partial class VectorIndexCollection<TKey, TRecord>
                 return results;
             }
 
-            var predicate = filter?.Predicate;
+            // Rows from the inverted indexes need no further test when the filter is nothing but those lookups.
+            var predicate = allowed is not null && !filter!.NeedsPredicate(state) ? null : filter?.Predicate;
             var searchOptions = new SearchOptions
             {
                 // Called by the index for candidates while we hold the read side: rows cannot change under it.

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.VectorData;
 using Microsoft.Extensions.VectorData.ProviderServices;
+using VectorIndex.VectorData.Filters;
 using VectorIndex.VectorData.Model;
 using VectorIndex.VectorData.Storage;
 
@@ -25,6 +26,7 @@ public partial class VectorIndexCollection<TKey, TRecord> : VectorStoreCollectio
     private readonly CollectionSchema _schema;
     private readonly RecordMapper<TRecord> _mapper;
     private readonly VectorStoreCollectionMetadata _metadata;
+    private readonly FilterCache _filters = new();
     private CollectionState? _boundState;
     private int _disposed;
 

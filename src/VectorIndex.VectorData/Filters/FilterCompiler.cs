@@ -23,7 +23,8 @@ internal sealed class FilterCompiler : FilterTranslatorBase
     {
     }
 
-    public static CompiledFilter Compile(LambdaExpression filter, CollectionModel model)
+    /// <summary>Compiles a filter; delegates are cached in <paramref name="cache"/> by the filter's shape (constants aside).</summary>
+    public static CompiledFilter Compile(LambdaExpression filter, CollectionModel model, FilterCache? cache = null)
     {
         var compiler = new FilterCompiler();
         var body = compiler.PreprocessFilter(filter, model, new FilterPreprocessingOptions { SupportsParameterization = false });
@@ -41,7 +42,16 @@ internal sealed class FilterCompiler : FilterTranslatorBase
             throw new NotSupportedException($"The filter must be a boolean expression ({filter}).");
         }
 
-        var compiled = Expression.Lambda<Func<Row, bool>>(rewritten, row).Compile();
+        // Compiling a delegate costs far more than a search, and filters are usually the same shape with other values
+        // (r => r.City == city): the constants become slots of an argument array, and the delegate is cached by the
+        // shape of what remains.
+        var values = Expression.Parameter(typeof(object?[]), "values");
+        var lifter = new ConstantLifter(values);
+        var lifted = lifter.Visit(rewritten)!;
+        object?[] arguments = [.. lifter.Values];
+        var compiled = cache is null
+            ? Expression.Lambda<Func<Row, object?[], bool>>(lifted, row, values).Compile()
+            : cache.GetOrAdd(ShapeKey.Of(lifted), () => Expression.Lambda<Func<Row, object?[], bool>>(lifted, row, values).Compile());
 
         // C# would throw NullReferenceException for a member of a null value (r.Name.StartsWith(...) with Name null);
         // a row for which the filter cannot be evaluated does not match, rather than failing the whole query.
@@ -49,7 +59,7 @@ internal sealed class FilterCompiler : FilterTranslatorBase
         {
             try
             {
-                return compiled(r);
+                return compiled(r, arguments);
             }
             catch (NullReferenceException)
             {
@@ -58,8 +68,8 @@ internal sealed class FilterCompiler : FilterTranslatorBase
         }
 
         var terms = new List<IndexTerm>();
-        compiler.CollectTerms(body, terms);
-        return new CompiledFilter(Predicate, terms);
+        bool covered = compiler.CollectTerms(body, terms);
+        return new CompiledFilter(Predicate, terms, covered);
     }
 
     private bool TryBind(Expression expression, out PropertyModel property)
@@ -74,63 +84,74 @@ internal sealed class FilterCompiler : FilterTranslatorBase
         return false;
     }
 
-    /// <summary>Finds conjuncts that an inverted index can answer: equality with a constant and Contains.</summary>
-    private void CollectTerms(Expression expression, List<IndexTerm> terms)
+    /// <summary>
+    /// Finds conjuncts that an inverted index can answer: equality with a constant and Contains. Returns whether the
+    /// expression is answered entirely by the terms it added (then the predicate need not run on the allowed rows).
+    /// </summary>
+    private bool CollectTerms(Expression expression, List<IndexTerm> terms)
     {
         switch (expression)
         {
             case BinaryExpression { NodeType: ExpressionType.AndAlso or ExpressionType.And } conjunction when conjunction.Type == typeof(bool):
-                CollectTerms(conjunction.Left, terms);
-                CollectTerms(conjunction.Right, terms);
-                break;
+                bool left = CollectTerms(conjunction.Left, terms);
+                bool right = CollectTerms(conjunction.Right, terms);
+                return left && right;
 
-            case BinaryExpression { NodeType: ExpressionType.Equal, Method: null } equal:
-                if (IndexedScalar(equal.Left) is { } left && ConstantValue(equal.Right, out object? rightValue))
+            // Built-in equality, or a stored type's own == (string, decimal, Guid, dates): the same as Equals, which the index uses.
+            case BinaryExpression { NodeType: ExpressionType.Equal } equal
+                when equal.Method is null || (equal.Method.Name == "op_Equality" && DataValues.IsScalar(equal.Method.DeclaringType!)):
+                if (IndexedScalar(equal.Left) is { } l && ConstantValue(equal.Right, out object? rightValue))
                 {
-                    terms.Add(new IndexTerm(left.StorageName, [rightValue]));
-                }
-                else if (IndexedScalar(equal.Right) is { } right && ConstantValue(equal.Left, out object? leftValue))
-                {
-                    terms.Add(new IndexTerm(right.StorageName, [leftValue]));
-                }
-
-                break;
-
-            case BinaryExpression { NodeType: ExpressionType.Equal } stringEqual when stringEqual.Method?.DeclaringType == typeof(string):
-                if (IndexedScalar(stringEqual.Left) is { } l && ConstantValue(stringEqual.Right, out object? rv))
-                {
-                    terms.Add(new IndexTerm(l.StorageName, [rv]));
-                }
-                else if (IndexedScalar(stringEqual.Right) is { } r && ConstantValue(stringEqual.Left, out object? lv))
-                {
-                    terms.Add(new IndexTerm(r.StorageName, [lv]));
+                    terms.Add(new IndexTerm(l.StorageName, [rightValue]));
+                    return true;
                 }
 
-                break;
+                if (IndexedScalar(equal.Right) is { } r && ConstantValue(equal.Left, out object? leftValue))
+                {
+                    terms.Add(new IndexTerm(r.StorageName, [leftValue]));
+                    return true;
+                }
+
+                return false;
 
             case MethodCallExpression call when TryMatchContains(call, out var source, out var item):
                 // r.Tags.Contains("x"): rows whose list holds "x".
-                if (Indexed(source) is { } listProperty && DataValues.ElementTypeOf(listProperty.Type) is not null
-                    && ConstantValue(item, out object? element) && element is not null)
+                if (Indexed(source) is { } listProperty && DataValues.ElementTypeOf(listProperty.Type) is { } element
+                    && Exact(element) && ConstantValue(item, out object? value) && value is not null)
                 {
-                    terms.Add(new IndexTerm(listProperty.StorageName, [element]));
+                    terms.Add(new IndexTerm(listProperty.StorageName, [value]));
+                    return true;
                 }
 
                 // new[] { "a", "b" }.Contains(r.Name): rows whose value is one of them.
-                else if (IndexedScalar(item) is { } scalar && ConstantValue(source, out object? values) && values is IEnumerable enumerable)
+                if (IndexedScalar(item) is { } scalar && ConstantValue(source, out object? values) && values is IEnumerable enumerable)
                 {
                     terms.Add(new IndexTerm(scalar.StorageName, enumerable.Cast<object?>().ToArray()));
+                    return true;
                 }
 
-                break;
+                return false;
+
+            default:
+                return false;
         }
+    }
+
+    /// <summary>
+    /// Whether the inverted index's equality is exactly C#'s for this type. Not for float and double: C# compares a
+    /// float with a double constant after widening, which the index's keys cannot follow (and NaN != NaN).
+    /// </summary>
+    private static bool Exact(Type type)
+    {
+        var underlying = Nullable.GetUnderlyingType(type) ?? type;
+        return underlying != typeof(float) && underlying != typeof(double);
     }
 
     private DataPropertyModel? Indexed(Expression expression) =>
         TryBind(expression, out var property) && property is DataPropertyModel { IsIndexed: true } data ? data : null;
 
     private DataPropertyModel? IndexedScalar(Expression expression) =>
-        Indexed(expression) is { } data && DataValues.IsScalar(data.Type) ? data : null;
+        Indexed(expression) is { } data && DataValues.IsScalar(data.Type) && Exact(data.Type) ? data : null;
 
     private static bool ConstantValue(Expression expression, out object? value)
     {
@@ -159,6 +180,21 @@ internal sealed class FilterCompiler : FilterTranslatorBase
         }
 
         return DataValues.ConvertTo(DataValues.ConvertTo(value, propertyType), typeof(T)) is T converted ? converted : default!;
+    }
+
+    /// <summary>Replaces constants (other than the property bindings' own) with reads from the argument array.</summary>
+    private sealed class ConstantLifter(ParameterExpression values) : ExpressionVisitor
+    {
+        public List<object?> Values { get; } = [];
+
+        protected override Expression VisitConstant(ConstantExpression node)
+        {
+            Values.Add(node.Value);
+            return Expression.Convert(Expression.ArrayIndex(values, Expression.Constant(Values.Count - 1)), node.Type);
+        }
+
+        protected override Expression VisitMethodCall(MethodCallExpression node) =>
+            node.Method.IsGenericMethod && node.Method.GetGenericMethodDefinition() == s_read ? node : base.VisitMethodCall(node);
     }
 
     private sealed class Rewriter(FilterCompiler compiler, ParameterExpression row) : ExpressionVisitor

@@ -122,15 +122,14 @@ internal static class DataValues
     }
 
     /// <summary>
-    /// The form an inverted index keys a value by: every number as decimal (so 5, 5L and 5.0 meet), other values as
-    /// they are. Null values get <see cref="NullKey"/>.
+    /// The form an inverted index keys a value by: integers and decimals as decimal (so 5, 5L and 5m meet), other
+    /// values as they are (float and double properties are not looked up in indexes, see FilterCompiler). Null
+    /// values get <see cref="NullKey"/>.
     /// </summary>
     public static object IndexKey(object? value) => value switch
     {
         null => NullKey,
         sbyte or byte or short or ushort or int or uint or long or ulong or decimal => Convert.ToDecimal(value, CultureInfo.InvariantCulture),
-        float f when float.IsFinite(f) && Math.Abs(f) < 7.9e27f => (decimal)f,
-        double d when double.IsFinite(d) && Math.Abs(d) < 7.9e27 => (decimal)d,
         _ => value,
     };
 
