@@ -253,5 +253,10 @@ public class CrudTests
         FluentActions.Invoking(() => store.GetCollection<object, Dictionary<string, object?>>("d")).Should().Throw<NotSupportedException>();
         await FluentActions.Awaiting(() => c.UpsertAsync(new KeyedRecord<string> { Key = "k", Vector = new float[] { 1, 2, 3 } }))
             .Should().ThrowAsync<ArgumentException>().WithMessage("*2 dimensions*3*");
+
+        // An unset (empty) vector is no vector: the record is stored and not found by searches.
+        await c.UpsertAsync(new KeyedRecord<string> { Key = "empty", Text = "no vector" });
+        (await c.GetAsync("empty"))!.Text.Should().Be("no vector");
+        (await c.SearchAsync(new float[] { 1, 0 }, 10).CollectAsync()).Should().BeEmpty();
     }
 }

@@ -66,6 +66,40 @@ public class DurabilityTests
     }
 
     [Fact]
+    public async Task Large_batches_with_repeated_keys_and_missing_vectors_apply_and_replay_as_in_order()
+    {
+        using var dir = new TempDirectory();
+        var options = new VectorIndexVectorStoreOptions { Directory = dir.Path };
+        var batch = Enumerable.Range(0, 150).Select(Record).ToList();
+        batch.Add(new KeyedRecord<string> { Key = "k5", Text = "text 5", Vector = new float[] { 6, -5 } }); // repeated key: the later row wins
+        var hotels = Enumerable.Range(0, 100).Select(i => new Hotel { Id = new Guid(i + 1, 0, 0, new byte[8]), Name = $"h{i}", Embedding = i % 2 == 0 ? new ReadOnlyMemory<float>([i + 1, 1, 1, 1]) : (ReadOnlyMemory<float>?)null }).ToList();
+        hotels.Add(new Hotel { Id = hotels[0].Id, Name = "h0 again", Embedding = null }); // replaces a row with a vector by one without
+
+        using (var store = new VectorIndexVectorStore(options))
+        {
+            var c = store.GetCollection<string, KeyedRecord<string>>("docs");
+            await c.EnsureCollectionExistsAsync();
+            await c.UpsertAsync(batch);
+            var h = store.GetCollection<Guid, Hotel>("hotels");
+            await h.EnsureCollectionExistsAsync();
+            await h.UpsertAsync(hotels);
+            (await h.SearchAsync(new float[] { 1, 1, 1, 1 }, 200, new() { VectorProperty = x => x.Embedding }).CollectAsync()).Should().HaveCount(49);
+        }
+
+        using (var store = new VectorIndexVectorStore(options))
+        {
+            var c = store.GetCollection<string, KeyedRecord<string>>("docs");
+            await Check(c, Enumerable.Range(0, 150), []);
+            (await c.SearchAsync(new float[] { 1, 0 }, 500).CollectAsync()).Should().HaveCount(150);
+            var h = store.GetCollection<Guid, Hotel>("hotels");
+            (await h.GetAsync(hotels[0].Id))!.Name.Should().Be("h0 again");
+            var hits = await h.SearchAsync(new float[] { 1, 1, 1, 1 }, 200, new() { VectorProperty = x => x.Embedding }).CollectAsync();
+            hits.Should().HaveCount(49, "50 hotels had vectors and one of them was replaced by a row without");
+            hits.Should().NotContain(x => x.Record.Id == hotels[0].Id);
+        }
+    }
+
+    [Fact]
     public async Task Stores_on_the_same_directory_share_collections()
     {
         using var dir = new TempDirectory();

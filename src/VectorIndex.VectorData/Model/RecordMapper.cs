@@ -147,10 +147,15 @@ internal sealed class RecordMapper<TRecord>(CollectionModel model, CollectionSch
         return new PendingRow(key, data, vectors);
     }
 
-    /// <summary>A copy of a native vector value, or null for none.</summary>
+    /// <summary>
+    /// A copy of a native vector value, or null for none. An empty vector counts as none: it is what an unset
+    /// non-nullable <c>ReadOnlyMemory&lt;float&gt;</c> property holds.
+    /// </summary>
     public static float[]? ToFloats(object? value, string propertyName) => value switch
     {
         null => null,
+        ReadOnlyMemory<float> { IsEmpty: true } or float[] { Length: 0 } => null,
+        Embedding<float> { Vector.IsEmpty: true } => null,
         ReadOnlyMemory<float> memory => memory.ToArray(),
         Embedding<float> embedding => embedding.Vector.ToArray(),
         float[] array => (float[])array.Clone(),

@@ -196,10 +196,7 @@ internal sealed class CollectionState : IDurableState, IDisposable
                 ticket = _durable.Append(RowCodec.EncodeUpsert(rows, Schema.KeyKind));
             }
 
-            foreach (var row in rows)
-            {
-                Apply(row);
-            }
+            ApplyAll(rows);
         }
         finally
         {
@@ -300,7 +297,52 @@ internal sealed class CollectionState : IDurableState, IDisposable
         }
     }
 
-    private void Apply(Row row)
+    /// <summary>Batches at least this large insert their vectors with the index's parallel AddRange.</summary>
+    private const int ParallelBatch = 64;
+
+    private void ApplyAll(IReadOnlyList<Row> rows)
+    {
+        if (rows.Count < ParallelBatch)
+        {
+            foreach (var row in rows)
+            {
+                Apply(row, withVectors: true);
+            }
+
+            return;
+        }
+
+        // Rows, key map and inverted indexes in order; then each index gets the final vector of every id at once
+        // (the write lock is held throughout, so no reader sees the rows before their vectors).
+        var last = new Dictionary<ulong, Row>(rows.Count);
+        foreach (var row in rows)
+        {
+            Apply(row, withVectors: false);
+            last[row.Id] = row;
+        }
+
+        foreach (var (name, slot) in _slots)
+        {
+            var ids = new List<ulong>(last.Count);
+            var values = new List<float>(last.Count * slot.Spec.Dimensions);
+            foreach (var row in last.Values)
+            {
+                if (row.Vectors.TryGetValue(name, out var vector))
+                {
+                    ids.Add(row.Id);
+                    values.AddRange(vector.Values);
+                }
+                else
+                {
+                    slot.Remove(row.Id); // replaced by a row without this vector (absent ids are ignored)
+                }
+            }
+
+            slot.AddRange([.. ids], [.. values]);
+        }
+    }
+
+    private void Apply(Row row, bool withVectors = true)
     {
         _nextId = Math.Max(_nextId, row.Id + 1);
         if (_rows.TryGetValue(row.Id, out var old))
@@ -317,6 +359,11 @@ internal sealed class CollectionState : IDurableState, IDisposable
 
         foreach (var (name, slot) in _slots)
         {
+            if (!withVectors)
+            {
+                break;
+            }
+
             if (row.Vectors.TryGetValue(name, out var vector))
             {
                 slot.Add(row.Id, vector.Values);
@@ -448,11 +495,14 @@ internal sealed class CollectionState : IDurableState, IDisposable
         }
 
         using var reader = new BinaryReader(new MemoryStream(record.ToArray(), 1, record.Length - 1), Encoding.UTF8);
-        int rows = RowCodec.ReadCount(reader);
-        for (int i = 0; i < rows; i++)
+        int rowCount = RowCodec.ReadCount(reader);
+        var rows = new List<Row>(rowCount);
+        for (int i = 0; i < rowCount; i++)
         {
-            Apply(RowCodec.ReadRow(reader, Schema.KeyKind));
+            rows.Add(RowCodec.ReadRow(reader, Schema.KeyKind));
         }
+
+        ApplyAll(rows);
     }
 
     void IDurableState.WriteSnapshot(SnapshotWriter snapshot)

@@ -115,6 +115,28 @@ internal sealed class VectorSlot : IDisposable
         }
     }
 
+    /// <summary>Adds or replaces many vectors (row-major); the graph inserts them in parallel.</summary>
+    public void AddRange(ulong[] ids, float[] values)
+    {
+        if (ids.Length == 0)
+        {
+            return;
+        }
+
+        if (_flat is not null)
+        {
+            int dims = Spec.Dimensions;
+            for (int i = 0; i < ids.Length; i++)
+            {
+                _flat.Add(ids[i], values.AsSpan(i * dims, dims));
+            }
+        }
+        else
+        {
+            Hnsw!.AddRange(ids, values);
+        }
+    }
+
     public void Remove(ulong id)
     {
         if (_flat is not null)
