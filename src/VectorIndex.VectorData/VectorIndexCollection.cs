@@ -18,8 +18,6 @@ public partial class VectorIndexCollection<TKey, TRecord> : VectorStoreCollectio
     where TKey : notnull
     where TRecord : class
 {
-    internal const string SystemName = "vectorindex";
-
     private readonly CollectionRegistry _registry;
     private readonly bool _ownsRegistry;
     private readonly CollectionModel _model;
@@ -83,7 +81,7 @@ public partial class VectorIndexCollection<TKey, TRecord> : VectorStoreCollectio
         _registry = registry;
         _metadata = new VectorStoreCollectionMetadata
         {
-            VectorStoreSystemName = SystemName,
+            VectorStoreSystemName = CollectionRegistry.SystemName,
             VectorStoreName = registry.Directory,
             CollectionName = name,
         };
@@ -199,12 +197,12 @@ public partial class VectorIndexCollection<TKey, TRecord> : VectorStoreCollectio
 
     private static bool IsStoreFailure(Exception ex) =>
         ex is IOException or InvalidDataException or UnauthorizedAccessException
-        || (ex is ObjectDisposedException && ex.Message.Contains(CollectionState.ClosedMessage, StringComparison.Ordinal));
+        || ex is CollectionClosedException;
 
     private VectorStoreException NewException(string message, string operation, Exception? inner) =>
         new(message, inner)
         {
-            VectorStoreSystemName = SystemName,
+            VectorStoreSystemName = CollectionRegistry.SystemName,
             VectorStoreName = _registry.Directory,
             CollectionName = Name,
             OperationName = operation,

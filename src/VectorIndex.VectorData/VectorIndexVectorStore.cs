@@ -30,7 +30,7 @@ public sealed class VectorIndexVectorStore : VectorStore
         _registry = _options.Directory is null
             ? CollectionRegistry.CreateInMemory()
             : CollectionRegistry.Acquire(_options.Directory, _options.SnapshotThresholdBytes);
-        _metadata = new VectorStoreMetadata { VectorStoreSystemName = VectorIndexCollection<int, object>.SystemName, VectorStoreName = _registry.Directory };
+        _metadata = new VectorStoreMetadata { VectorStoreSystemName = CollectionRegistry.SystemName, VectorStoreName = _registry.Directory };
     }
 
     /// <inheritdoc/>
@@ -131,7 +131,7 @@ public sealed class VectorIndexVectorStore : VectorStore
     private VectorStoreException NewException(string message, string operation, Exception inner) =>
         new(message, inner)
         {
-            VectorStoreSystemName = VectorIndexCollection<int, object>.SystemName,
+            VectorStoreSystemName = CollectionRegistry.SystemName,
             VectorStoreName = _registry.Directory,
             OperationName = operation,
         };

@@ -14,6 +14,9 @@ namespace VectorIndex.VectorData.Storage;
 /// </remarks>
 internal sealed class CollectionRegistry
 {
+    /// <summary>The <c>VectorStoreSystemName</c> of this connector's metadata and exceptions.</summary>
+    public const string SystemName = "vectorindex";
+
     private static readonly Dictionary<string, CollectionRegistry> s_durable = new(StringComparer.Ordinal);
     private static readonly object s_durableGate = new();
 

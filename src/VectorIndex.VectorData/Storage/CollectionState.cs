@@ -106,14 +106,11 @@ internal sealed class CollectionState : IDurableState, IDisposable
         return new ReadScope(_lock);
     }
 
-    /// <summary>The marker message <see cref="VectorIndexCollection{TKey, TRecord}"/> turns into a <c>VectorStoreException</c>.</summary>
-    public const string ClosedMessage = "was deleted or closed";
-
     private void ThrowIfDisposed()
     {
         if (_disposed)
         {
-            throw new ObjectDisposedException(nameof(CollectionState), $"Collection '{Name}' {ClosedMessage}.");
+            throw new CollectionClosedException(Name);
         }
     }
 
