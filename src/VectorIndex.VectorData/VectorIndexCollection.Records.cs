@@ -17,7 +17,7 @@ public partial class VectorIndexCollection<TKey, TRecord>
         object storedKey = _mapper.NormalizeKey(key, nameof(key));
         var state = State("Get");
         Row? row;
-        using (state.Read())
+        using (BeginRead(state, "Get"))
         {
             row = state.GetRow(storedKey);
         }
@@ -33,7 +33,7 @@ public partial class VectorIndexCollection<TKey, TRecord>
         var storedKeys = keys.Select(k => _mapper.NormalizeKey(k ?? throw new ArgumentNullException(nameof(keys)), nameof(keys))).ToList();
         var state = State("Get");
         var rows = new List<Row>(storedKeys.Count);
-        using (state.Read())
+        using (BeginRead(state, "Get"))
         {
             foreach (object key in storedKeys)
             {
@@ -66,7 +66,7 @@ public partial class VectorIndexCollection<TKey, TRecord>
 
         var state = State("Get");
         List<Row> matches;
-        using (state.Read())
+        using (BeginRead(state, "Get"))
         {
             var allowed = compiled.AllowedIds(state);
             IEnumerable<Row> candidates = allowed is null

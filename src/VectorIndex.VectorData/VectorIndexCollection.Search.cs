@@ -55,12 +55,12 @@ public partial class VectorIndexCollection<TKey, TRecord>
         }
     }
 
-    private static List<(Row Row, double Score)> Search(
+    private List<(Row Row, double Score)> Search(
         CollectionState state, float[] query, int top, VectorSearchOptions<TRecord> options, VectorPropertyModel vectorProperty, CompiledFilter? filter)
     {
         var results = new List<(Row, double)>();
         int k = (int)Math.Min(int.MaxValue, (long)top + options.Skip);
-        using (state.Read())
+        using (BeginRead(state, "Search"))
         {
             var slot = state.Slot(vectorProperty.StorageName);
             VectorSlot.Validate(slot.Spec, query, vectorProperty.ModelName);

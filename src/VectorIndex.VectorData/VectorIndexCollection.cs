@@ -170,6 +170,9 @@ public partial class VectorIndexCollection<TKey, TRecord> : VectorStoreCollectio
         Volatile.Write(ref _boundState, state);
     }
 
+    /// <summary>Enters the read side of the state's lock; a state deleted meanwhile becomes a <see cref="VectorStoreException"/>.</summary>
+    private CollectionState.ReadScope BeginRead(CollectionState state, string operation) => Guard(operation, state.Read);
+
     /// <summary>Runs a store operation, wrapping storage failures (I/O, damaged files) in <see cref="VectorStoreException"/>.</summary>
     private T Guard<T>(string operation, Func<T> action)
     {
