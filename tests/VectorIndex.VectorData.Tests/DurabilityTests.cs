@@ -100,6 +100,31 @@ public class DurabilityTests
     }
 
     [Fact]
+    public async Task Closing_folds_a_large_log_into_a_snapshot_so_reopening_loads_it()
+    {
+        using var dir = new TempDirectory();
+        var options = new VectorIndexVectorStoreOptions { Directory = dir.Path };
+        string text = new('x', 1000);
+        using (var store = new VectorIndexVectorStore(options))
+        {
+            var c = store.GetCollection<string, KeyedRecord<string>>("docs");
+            await c.EnsureCollectionExistsAsync();
+            await c.UpsertAsync(Enumerable.Range(0, 1200).Select(i => new KeyedRecord<string> { Key = $"k{i}", Text = text, Vector = new float[] { MathF.Cos(i * 0.005f), MathF.Sin(i * 0.005f) } }));
+            new FileInfo(Directory.GetFiles(Path.Combine(dir.Path, "docs"), "*.wal").Single()).Length.Should().BeGreaterThan(1 << 20);
+        }
+
+        string folder = Path.Combine(dir.Path, "docs");
+        Directory.GetFiles(folder, "*.rows").Should().ContainSingle();
+        new FileInfo(Directory.GetFiles(folder, "*.wal").Single()).Length.Should().Be(WriteAheadLog.HeaderSize);
+        using (var store = new VectorIndexVectorStore(options))
+        {
+            var c = store.GetCollection<string, KeyedRecord<string>>("docs");
+            (await c.GetAsync("k1199"))!.Text.Should().Be(text);
+            (await c.SearchAsync(new float[] { MathF.Cos(599 * 0.005f), MathF.Sin(599 * 0.005f) }, 1).CollectAsync()).Single().Record.Key.Should().Be("k599");
+        }
+    }
+
+    [Fact]
     public async Task Stores_on_the_same_directory_share_collections()
     {
         using var dir = new TempDirectory();

@@ -76,7 +76,7 @@ internal sealed class CollectionRegistry
             _closed = true;
             foreach (var state in _open.Values)
             {
-                state.Dispose();
+                state.Close();
             }
 
             _open.Clear();

@@ -525,6 +525,35 @@ internal sealed class CollectionState : IDurableState, IDisposable
         }
     }
 
+    /// <summary>The log size past which closing a durable collection folds the log first, so that reopening loads a snapshot instead of replaying.</summary>
+    private const long SnapshotOnCloseBytes = 1 << 20;
+
+    /// <summary>
+    /// Closes the collection when the last store or collection object on its directory goes: a log of more than
+    /// <see cref="SnapshotOnCloseBytes"/> is folded into a snapshot first (best effort: the log alone is complete).
+    /// </summary>
+    public void Close()
+    {
+        if (_durable is not null && _durable.LogLength > Math.Min(_snapshotThreshold, SnapshotOnCloseBytes)
+            && Interlocked.CompareExchange(ref _checkpointing, 1, 0) == 0)
+        {
+            try
+            {
+                Checkpoint();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ObjectDisposedException)
+            {
+                // The log stays as it is; the next open replays it.
+            }
+            finally
+            {
+                Volatile.Write(ref _checkpointing, 0);
+            }
+        }
+
+        Dispose();
+    }
+
     public void Dispose()
     {
         _lock.EnterWriteLock();
