@@ -141,6 +141,40 @@ public class FilterTests
         }
     }
 
+    public static IEnumerable<object[]> DynamicFilters()
+    {
+        string wanted = "b";
+        var pairs = new (Expression<Func<Dictionary<string, object?>, bool>> Dynamic, Func<FilterRecord, bool> Typed)[]
+        {
+            (r => (int)r["Age"]! > 20 && (int)r["Age"]! <= 40, r => r.Age > 20 && r.Age <= 40),
+            (r => (string?)r["Name"] == wanted || !(bool)r["Active"]!, r => r.Name == wanted || !r.Active),
+            (r => r["Name"] == null, r => r.Name == null),
+            (r => (int?)r["Score"] > 5, r => r.Score > 5),
+            (r => ((string[])r["Tags"]!).Contains("red"), r => r.Tags.Contains("red")),
+            (r => ((List<string>)r["Labels"]!).Contains("y") && (int)r["Key"]! < 200, r => r.Labels.Contains("y") && r.Key < 200),
+        };
+        return pairs.Select((p, i) => new object[] { i, p.Dynamic, p.Typed });
+    }
+
+    [Theory]
+    [MemberData(nameof(DynamicFilters))]
+    public async Task Dynamic_filters_match_linq_to_objects(int index, Expression<Func<Dictionary<string, object?>, bool>> filter, Func<FilterRecord, bool> typed)
+    {
+        _ = index;
+        var records = Records();
+        var expected = records.Where(typed).Select(r => r.Key).ToList();
+        using var store = new VectorIndexVectorStore();
+        var typedCollection = store.GetCollection<int, FilterRecord>("c", IndexedDefinition());
+        await typedCollection.EnsureCollectionExistsAsync();
+        await typedCollection.UpsertAsync(records);
+        var dynamicCollection = store.GetDynamicCollection("c", IndexedDefinition());
+
+        var got = await dynamicCollection.GetAsync(filter, 1000).CollectAsync();
+        got.Select(r => (int)r["Key"]!).Should().Equal(expected);
+        var hits = await dynamicCollection.SearchAsync(new float[] { 0.1f, 0.2f, 0.3f, 0.4f }, 1000, new() { Filter = filter }).CollectAsync();
+        hits.Select(h => (int)h.Record["Key"]!).Order().Should().Equal(expected);
+    }
+
     [Fact]
     public async Task Filtered_get_orders_skips_and_takes()
     {
