@@ -145,6 +145,13 @@ public partial class VectorIndexCollection<TKey, TRecord> : VectorStoreCollectio
     private CollectionState State(string operation)
     {
         ThrowIfDisposed();
+
+        // The state this object last used, while it is open: no trip through the registry's lock per operation.
+        if (Volatile.Read(ref _boundState) is { IsClosed: false } bound)
+        {
+            return bound;
+        }
+
         var state = Guard(operation, () => _registry.TryGet(Name))
             ?? throw NewException($"Collection '{Name}' does not exist; call {nameof(EnsureCollectionExistsAsync)} first.", operation, null);
         Bind(state);

@@ -38,6 +38,9 @@ internal sealed class CollectionState : IDurableState, IDisposable
 
     public string Name { get; }
 
+    /// <summary>Whether the state was deleted or closed (then collection objects look their collection up again).</summary>
+    public bool IsClosed => Volatile.Read(ref _disposed);
+
     public CollectionSchema Schema { get; }
 
     /// <summary>The folder of a durable collection, else null.</summary>
