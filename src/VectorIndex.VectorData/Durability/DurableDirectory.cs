@@ -121,6 +121,14 @@ public sealed class DurableDirectory : IDisposable
         return new DurableTicket(log, log.Append(record));
     }
 
+    /// <summary>A ticket for everything appended so far (for an operation that appends nothing but must not return before earlier appends are durable).</summary>
+    /// <returns>A ticket for <see cref="WaitDurableAsync"/>.</returns>
+    public DurableTicket EndOfLog()
+    {
+        var log = Volatile.Read(ref _log);
+        return new DurableTicket(log, log.Length);
+    }
+
     /// <summary>Completes once the record behind <paramref name="ticket"/> is on disk; concurrent callers share one flush.</summary>
     /// <param name="ticket">What <see cref="Append"/> returned.</param>
     /// <param name="cancellationToken">Stops the wait.</param>

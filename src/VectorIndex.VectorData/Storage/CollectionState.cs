@@ -226,10 +226,11 @@ internal sealed class CollectionState : IDurableState, IDisposable
 
             if (ids.Count == 0)
             {
-                return;
+                // Nothing to log, but the absence this call reports may rest on a delete that is applied and not yet
+                // on disk (another caller's): return only once everything logged so far is durable.
+                ticket = _durable?.EndOfLog() ?? default;
             }
-
-            if (_durable is not null)
+            else if (_durable is not null)
             {
                 ticket = _durable.Append(RowCodec.EncodeDelete(ids));
             }
