@@ -279,6 +279,20 @@ public class DurabilityTests
         {
             var c = store.GetCollection<string, KeyedRecord<string>>("docs");
             await c.EnsureCollectionExistsAsync();
+            using var done = new CancellationTokenSource();
+            var reader = Task.Run(async () =>
+            {
+                // Searches and gets run while writers log, flush and fold the log into snapshots.
+                while (!done.IsCancellationRequested)
+                {
+                    foreach (var hit in await c.SearchAsync(new float[] { 1, 0 }, 5).CollectAsync())
+                    {
+                        hit.Record.Text.Should().Be($"text {hit.Record.Key[1..]}");
+                    }
+
+                    await Task.Delay(1);
+                }
+            });
             await Task.WhenAll(Enumerable.Range(0, 8).Select(t => Task.Run(async () =>
             {
                 for (int i = t * 50; i < (t + 1) * 50; i++)
@@ -290,6 +304,9 @@ public class DurabilityTests
                     }
                 }
             })));
+            await done.CancelAsync();
+            await reader;
+            Directory.GetFiles(Path.Combine(dir.Path, "docs"), "*.rows").Should().ContainSingle("the log was folded while the writers ran");
         }
 
         using (var store = new VectorIndexVectorStore(options))
