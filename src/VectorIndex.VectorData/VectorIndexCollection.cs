@@ -67,7 +67,7 @@ public partial class VectorIndexCollection<TKey, TRecord> : VectorStoreCollectio
             _model = builder.Build(typeof(TRecord), typeof(TKey), options.Definition, defaultGenerator);
         }
 
-        _schema = CollectionSchema.FromModel(_model);
+        _schema = CollectionSchema.FromModel(_model, GraphSettingsOf(options));
         _mapper = new RecordMapper<TRecord>(_model, _schema);
 
         if (registry is null)
@@ -89,6 +89,23 @@ public partial class VectorIndexCollection<TKey, TRecord> : VectorStoreCollectio
 
     /// <inheritdoc/>
     public override string Name { get; }
+
+    private static GraphSettings GraphSettingsOf(VectorIndexCollectionOptions options)
+    {
+        var defaults = GraphSettings.Default;
+        var graph = new GraphSettings(
+            options.HnswM ?? defaults.M, options.HnswEfConstruction ?? defaults.EfConstruction, options.HnswEfSearch ?? defaults.EfSearch);
+        if (graph.M < 2 || graph.EfConstruction < 1 || graph.EfSearch < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), graph,
+                "HnswM must be at least 2, HnswEfConstruction and HnswEfSearch at least 1.");
+        }
+
+        return graph;
+    }
+
+    /// <summary>The options of the graph behind a vector property (tests and diagnostics); null for exact (Flat) indexes.</summary>
+    internal HnswOptions? GraphOptions(string storageName) => State("Inspect").Slot(storageName).Hnsw?.Options;
 
     /// <inheritdoc/>
     public override Task<bool> CollectionExistsAsync(CancellationToken cancellationToken = default)

@@ -18,6 +18,9 @@ public sealed class VectorIndexCollectionOptions : VectorStoreCollectionOptions
         ArgumentNullException.ThrowIfNull(source);
         Directory = source.Directory;
         SnapshotThresholdBytes = source.SnapshotThresholdBytes;
+        HnswM = source.HnswM;
+        HnswEfConstruction = source.HnswEfConstruction;
+        HnswEfSearch = source.HnswEfSearch;
     }
 
     /// <summary>
@@ -28,4 +31,13 @@ public sealed class VectorIndexCollectionOptions : VectorStoreCollectionOptions
 
     /// <summary>See <see cref="VectorIndexVectorStoreOptions.SnapshotThresholdBytes"/>.</summary>
     public long SnapshotThresholdBytes { get; init; } = VectorIndexVectorStoreOptions.DefaultSnapshotThresholdBytes;
+
+    /// <summary>See <see cref="VectorIndexVectorStoreOptions.HnswM"/>; applies when this collection object creates the collection.</summary>
+    public int? HnswM { get; init; }
+
+    /// <summary>See <see cref="VectorIndexVectorStoreOptions.HnswEfConstruction"/>; applies when this collection object creates the collection.</summary>
+    public int? HnswEfConstruction { get; init; }
+
+    /// <summary>See <see cref="VectorIndexVectorStoreOptions.HnswEfSearch"/>; applies when this collection object creates the collection.</summary>
+    public int? HnswEfSearch { get; init; }
 }

@@ -37,12 +37,7 @@ public static class VectorIndexServiceCollectionExtensions
             var options = optionsProvider?.Invoke(sp) ?? new VectorIndexVectorStoreOptions();
             if (options.EmbeddingGenerator is null && sp.GetService<IEmbeddingGenerator>() is { } generator)
             {
-                options = new VectorIndexVectorStoreOptions
-                {
-                    Directory = options.Directory,
-                    EmbeddingGenerator = generator,
-                    SnapshotThresholdBytes = options.SnapshotThresholdBytes,
-                };
+                options = new VectorIndexVectorStoreOptions(options) { EmbeddingGenerator = generator };
             }
 
             return new VectorIndexVectorStore(options);

@@ -44,7 +44,7 @@ public sealed class VectorIndexVectorStore : VectorStore
             throw new NotSupportedException(VectorDataStrings.GetCollectionWithDictionaryNotSupported);
         }
 
-        return new VectorIndexCollection<TKey, TRecord>(name, new VectorIndexCollectionOptions { Definition = definition }, _registry, _options.EmbeddingGenerator);
+        return new VectorIndexCollection<TKey, TRecord>(name, CollectionOptions(definition), _registry, _options.EmbeddingGenerator);
     }
 
     /// <inheritdoc/>
@@ -52,7 +52,7 @@ public sealed class VectorIndexVectorStore : VectorStore
     {
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(definition);
-        return new VectorIndexDynamicCollection(name, new VectorIndexCollectionOptions { Definition = definition }, _registry, _options.EmbeddingGenerator);
+        return new VectorIndexDynamicCollection(name, CollectionOptions(definition), _registry, _options.EmbeddingGenerator);
     }
 
     /// <inheritdoc/>
@@ -125,6 +125,14 @@ public sealed class VectorIndexVectorStore : VectorStore
 
         base.Dispose(disposing);
     }
+
+    private VectorIndexCollectionOptions CollectionOptions(VectorStoreCollectionDefinition? definition) => new()
+    {
+        Definition = definition,
+        HnswM = _options.HnswM,
+        HnswEfConstruction = _options.HnswEfConstruction,
+        HnswEfSearch = _options.HnswEfSearch,
+    };
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
 

@@ -125,6 +125,38 @@ public class DurabilityTests
     }
 
     [Fact]
+    public async Task Graph_settings_apply_at_creation_and_stay_with_the_collection()
+    {
+        foreach (long threshold in new[] { VectorIndexVectorStoreOptions.DefaultSnapshotThresholdBytes, 1 })
+        {
+            using var dir = new TempDirectory();
+            using (var store = new VectorIndexVectorStore(new() { Directory = dir.Path, SnapshotThresholdBytes = threshold, HnswM = 8, HnswEfConstruction = 50, HnswEfSearch = 120 }))
+            {
+                var c = store.GetCollection<string, KeyedRecord<string>>("g");
+                await c.EnsureCollectionExistsAsync();
+                await c.UpsertAsync(Record(1));
+                var graph = c.GraphOptions("Vector")!;
+                (graph.M, graph.EfConstruction, graph.EfSearch).Should().Be((8, 50, 120));
+            }
+
+            // Reopened (from the log, or from a snapshot) by a store with other settings: the collection keeps its own.
+            using (var store = new VectorIndexVectorStore(new() { Directory = dir.Path, HnswM = 32, HnswEfSearch = 10 }))
+            {
+                var c = store.GetCollection<string, KeyedRecord<string>>("g");
+                var graph = c.GraphOptions("Vector")!;
+                (graph.M, graph.EfConstruction, graph.EfSearch).Should().Be((8, 50, 120), $"threshold {threshold}");
+                await Check(c, [1], []);
+            }
+        }
+
+        using var memory = new VectorIndexVectorStore(new() { HnswM = 1 });
+        FluentActions.Invoking(() => memory.GetCollection<string, KeyedRecord<string>>("bad")).Should().Throw<ArgumentOutOfRangeException>();
+        using var direct = new VectorIndexCollection<string, KeyedRecord<string>>("d", new VectorIndexCollectionOptions { HnswEfSearch = 200 });
+        await direct.EnsureCollectionExistsAsync();
+        direct.GraphOptions("Vector")!.EfSearch.Should().Be(200);
+    }
+
+    [Fact]
     public async Task Stores_on_the_same_directory_share_collections()
     {
         using var dir = new TempDirectory();

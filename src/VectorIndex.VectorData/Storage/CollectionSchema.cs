@@ -17,20 +17,30 @@ internal enum KeyKind : byte
 /// <summary>One vector property as stored: what must agree between every record type that opens the collection.</summary>
 internal sealed record VectorSpec(string StorageName, int Dimensions, string DistanceFunction, string IndexKind);
 
+/// <summary>HNSW parameters for the graphs of a collection; set when it is created, kept with it.</summary>
+internal sealed record GraphSettings(int M, int EfConstruction, int EfSearch)
+{
+    public static readonly GraphSettings Default = new(16, 200, 64);
+}
+
 /// <summary>The stored shape of a collection: key type and vector properties (data properties are free-form).</summary>
 internal sealed class CollectionSchema
 {
-    private const byte Version = 1;
+    private const byte Version = 2;
 
-    public CollectionSchema(KeyKind keyKind, IReadOnlyList<VectorSpec> vectors)
+    public CollectionSchema(KeyKind keyKind, IReadOnlyList<VectorSpec> vectors, GraphSettings? graph = null)
     {
         KeyKind = keyKind;
         Vectors = vectors;
+        Graph = graph ?? GraphSettings.Default;
     }
 
     public KeyKind KeyKind { get; }
 
     public IReadOnlyList<VectorSpec> Vectors { get; }
+
+    /// <summary>How new graphs are built and searched by default. Not part of the compatibility check: it belongs to the stored collection.</summary>
+    public GraphSettings Graph { get; }
 
     public static KeyKind KeyKindOf(Type type) =>
         type == typeof(Guid) ? KeyKind.Guid
@@ -50,10 +60,11 @@ internal sealed class CollectionSchema
         _ => throw new InvalidDataException($"Unknown key kind {(int)kind}."),
     };
 
-    public static CollectionSchema FromModel(CollectionModel model) =>
+    public static CollectionSchema FromModel(CollectionModel model, GraphSettings? graph = null) =>
         new(KeyKindOf(model.KeyProperty.Type),
             model.VectorProperties.Select(v => new VectorSpec(v.StorageName, v.Dimensions,
-                VectorSlot.NormalizeDistanceFunction(v.DistanceFunction), VectorSlot.NormalizeIndexKind(v.IndexKind))).ToArray());
+                VectorSlot.NormalizeDistanceFunction(v.DistanceFunction), VectorSlot.NormalizeIndexKind(v.IndexKind))).ToArray(),
+            graph);
 
     /// <summary>Throws when a record model's shape disagrees with this stored one.</summary>
     public void CheckCompatible(CollectionSchema model, string collectionName)
@@ -93,6 +104,10 @@ internal sealed class CollectionSchema
                 w.Write(v.DistanceFunction);
                 w.Write(v.IndexKind);
             }
+
+            w.Write(Graph.M);
+            w.Write(Graph.EfConstruction);
+            w.Write(Graph.EfSearch);
         }
 
         return buffer.ToArray();
@@ -104,7 +119,7 @@ internal sealed class CollectionSchema
         {
             using var r = new BinaryReader(new MemoryStream(bytes), Encoding.UTF8);
             byte version = r.ReadByte();
-            if (version != Version)
+            if (version is < 1 or > Version)
             {
                 throw new InvalidDataException($"'{source}': schema version {version} is not supported.");
             }
@@ -123,7 +138,14 @@ internal sealed class CollectionSchema
                 vectors[i] = new VectorSpec(r.ReadString(), r.ReadInt32(), r.ReadString(), r.ReadString());
             }
 
-            return new CollectionSchema(keyKind, vectors);
+            // Version 1 had no graph settings: the defaults it was built with.
+            var graph = version >= 2 ? new GraphSettings(r.ReadInt32(), r.ReadInt32(), r.ReadInt32()) : GraphSettings.Default;
+            if (graph.M < 2 || graph.EfConstruction < 1 || graph.EfSearch < 1)
+            {
+                throw new InvalidDataException($"'{source}': bad graph settings {graph}.");
+            }
+
+            return new CollectionSchema(keyKind, vectors, graph);
         }
         catch (EndOfStreamException ex)
         {

@@ -85,7 +85,7 @@ internal sealed class CollectionState : IDurableState, IDisposable
         {
             HnswIndex? graph = null;
             loaded?.TryGetValue(spec.StorageName, out graph);
-            _slots[spec.StorageName] = new VectorSlot(spec, graph);
+            _slots[spec.StorageName] = new VectorSlot(spec, Schema.Graph, graph);
         }
     }
 

@@ -10,7 +10,7 @@ internal sealed class VectorSlot : IDisposable
 {
     private readonly BruteForceIndex? _flat;
 
-    public VectorSlot(VectorSpec spec, HnswIndex? loaded = null)
+    public VectorSlot(VectorSpec spec, GraphSettings graph, HnswIndex? loaded = null)
     {
         Spec = spec;
         Metric = MetricOf(spec.DistanceFunction);
@@ -20,7 +20,14 @@ internal sealed class VectorSlot : IDisposable
         }
         else
         {
-            Hnsw = loaded ?? new HnswIndex(new HnswOptions { Dimensions = spec.Dimensions, Metric = Metric });
+            Hnsw = loaded ?? new HnswIndex(new HnswOptions
+            {
+                Dimensions = spec.Dimensions,
+                Metric = Metric,
+                M = graph.M,
+                EfConstruction = graph.EfConstruction,
+                EfSearch = graph.EfSearch,
+            });
         }
 
         // Similarities grow with closeness, distances shrink; the index returns nearest first either way.
