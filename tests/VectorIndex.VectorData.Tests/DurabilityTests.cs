@@ -248,6 +248,33 @@ public class DurabilityTests
     }
 
     [Fact]
+    public async Task A_damaged_log_record_before_the_tail_gives_a_VectorStoreException_naming_the_log()
+    {
+        using var dir = new TempDirectory();
+        var options = new VectorIndexVectorStoreOptions { Directory = dir.Path };
+        using (var store = new VectorIndexVectorStore(options))
+        {
+            var c = store.GetCollection<string, KeyedRecord<string>>("docs");
+            await c.EnsureCollectionExistsAsync();
+            for (int i = 0; i < 5; i++)
+            {
+                await c.UpsertAsync(Record(i));
+            }
+        }
+
+        string log = Directory.GetFiles(Path.Combine(dir.Path, "docs"), "*.wal").Single();
+        byte[] bytes = File.ReadAllBytes(log);
+        bytes[WriteAheadLog.HeaderSize + 8 + 3] ^= 0x10; // inside the first record's payload
+        File.WriteAllBytes(log, bytes);
+
+        using var reopened = new VectorIndexVectorStore(options);
+        var act = () => reopened.GetCollection<string, KeyedRecord<string>>("docs").GetAsync("k1");
+        var error = (await act.Should().ThrowAsync<VectorStoreException>()).Which;
+        error.Message.Should().Contain(Path.GetFileName(log));
+        error.CollectionName.Should().Be("docs");
+    }
+
+    [Fact]
     public async Task Log_records_survive_reopen_and_a_damaged_middle_record_is_reported()
     {
         using var dir = new TempDirectory();
