@@ -198,13 +198,13 @@ internal sealed class KeyMap
         return scratch.Ids.AsSpan(0, n);
     }
 
-    /// <summary>Each live key with its node, for a file's key section and tests.</summary>
-    public Dictionary<ulong, int> Snapshot()
+    /// <summary>The live keys at one moment (a copy taken under the map's lock).</summary>
+    public ulong[] Keys()
     {
         Dictionary<ulong, int> ids = Ids();
         lock (_lock)
         {
-            return new Dictionary<ulong, int>(ids);
+            return [.. ids.Keys];
         }
     }
 
