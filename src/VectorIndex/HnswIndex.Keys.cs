@@ -71,7 +71,7 @@ public sealed partial class HnswIndex
                 _keys.Remove(key);
             }
 
-            return CompactCore();
+            return CompactCore(CancellationToken.None);
         });
     }
 

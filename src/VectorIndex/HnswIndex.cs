@@ -457,11 +457,19 @@ public sealed partial class HnswIndex : IDisposable
     /// <returns>How many removed or replaced vectors were unlinked.</returns>
     /// <exception cref="InvalidOperationException">The index is read-only (<see cref="OpenReadOnly(string)"/>).</exception>
     /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
-    public int Compact()
+    public int Compact() => Compact(CancellationToken.None);
+
+    /// <summary>As <see cref="Compact()"/>, stopping between two rounds of the repair when <paramref name="cancellationToken"/> is cancelled.</summary>
+    /// <returns>How many removed or replaced vectors were unlinked.</returns>
+    /// <exception cref="OperationCanceledException">Cancelled: the index is whole and answers as before; the removed vectors are still pending.</exception>
+    /// <exception cref="InvalidOperationException">The index is read-only (<see cref="OpenReadOnly(string)"/>).</exception>
+    /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
+    public int Compact(CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
         ThrowIfReadOnly();
-        return Exclusively(CompactCore);
+        cancellationToken.ThrowIfCancellationRequested();
+        return Exclusively(() => CompactCore(cancellationToken));
     }
 
     /// <summary>Removed or replaced vectors still linked in the graph: what the next compaction unlinks.</summary>
@@ -472,17 +480,21 @@ public sealed partial class HnswIndex : IDisposable
     {
         if (_keys.PendingRemovals >= Math.Max(MinimumCompaction, Count / 10))
         {
-            Exclusively(CompactCore);
+            Exclusively(() => CompactCore(CancellationToken.None));
         }
     }
 
     /// <summary>Repair, then relocation (HnswGraph.Repair.cs, HnswGraph.Relocate.cs). The caller holds the gate exclusively.</summary>
-    private int CompactCore()
+    private int CompactCore(CancellationToken cancellationToken)
     {
         List<int> deleted = _graph.DeletedNodes();
         if (deleted.Count > 0)
         {
-            _graph.RepairAroundDeleted(deleted, maxDegreeOfParallelism: -1);
+            if (!_graph.RepairAroundDeleted(deleted, maxDegreeOfParallelism: -1, cancellationToken))
+            {
+                throw new OperationCanceledException(cancellationToken);
+            }
+
             _graph.WaitForReaders();
             _graph.Free(deleted);
         }

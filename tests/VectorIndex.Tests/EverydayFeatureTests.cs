@@ -58,7 +58,9 @@ public sealed class EverydayFeatureTests : IClassFixture<EverydayFeatureTests.Bu
         // The radius of each query: halfway between its n-th and (n+1)-th exact distances, so n vectors lie within it
         // and none at its edge (where the two indexes' sums, in different orders, could round either way). The
         // walk is as approximate as a k-NN search of the same breadth (24 intrinsic dimensions: recall@10 is about
-        // 0.91 at ef 64 here), so the range search must find at least what that k-NN search finds for k = n.
+        // 0.91 at ef 64 here), so the range search must find at least what that k-NN search finds for k = n (whose
+        // breadth is at least k).
+        int breadth = Math.Max(64, neighboursInside);
         int hits = 0, expected = 0, knnHits = 0;
         for (int q = 0; q < 60; q++)
         {
@@ -68,7 +70,7 @@ public sealed class EverydayFeatureTests : IClassFixture<EverydayFeatureTests.Bu
             float radius = (nearestAndNext[^2].Distance + nearestAndNext[^1].Distance) / 2;
             IReadOnlyList<SearchResult> truth = _built.Exact.SearchRange(query, radius);
             truth.Select(r => r.Key).Should().Equal(nearest.Select(r => r.Key));
-            IReadOnlyList<SearchResult> found = _built.Index.SearchRange(query, radius, new SearchOptions { Ef = 64 });
+            IReadOnlyList<SearchResult> found = _built.Index.SearchRange(query, radius, new SearchOptions { Ef = breadth });
 
             found.Should().OnlyContain(r => r.Distance <= radius);
             found.Select(r => r.Distance).Should().BeInAscendingOrder();
@@ -79,7 +81,7 @@ public sealed class EverydayFeatureTests : IClassFixture<EverydayFeatureTests.Bu
             expected += truth.Count;
 
             var nearestKeys = nearest.Select(r => r.Key).ToHashSet();
-            knnHits += _built.Index.Search(query, neighboursInside, new SearchOptions { Ef = 64 }).Count(r => nearestKeys.Contains(r.Key));
+            knnHits += _built.Index.Search(query, neighboursInside, new SearchOptions { Ef = breadth }).Count(r => nearestKeys.Contains(r.Key));
         }
 
         double recall = (double)hits / expected;
@@ -213,6 +215,66 @@ public sealed class EverydayFeatureTests : IClassFixture<EverydayFeatureTests.Bu
 
         await writer;
         index.GetKeys().Should().BeEquivalentTo(keys);
+    }
+
+    [Fact]
+    public void A_cancelled_compaction_leaves_a_whole_index_and_a_later_one_finishes()
+    {
+        float[] data = TestData.Clustered(12_000, D, seed: 66);
+        ulong[] keys = TestData.Keys(12_000);
+        using var index = new HnswIndex(new HnswOptions { Dimensions = D, M = 8, EfConstruction = 40 });
+        index.AddRange(keys, data);
+        ulong[] gone = [.. keys.Where((_, i) => i % 13 == 0)];
+        foreach (ulong key in gone)
+        {
+            index.Remove(key); // 924 of 12,000: below a tenth of those left, so nothing compacts by itself
+        }
+
+        int pending = index.PendingRemovals;
+        pending.Should().Be(gone.Length);
+        using (var cancelled = new CancellationTokenSource())
+        {
+            cancelled.Cancel();
+            index.Invoking(i => i.Compact(cancelled.Token)).Should().Throw<OperationCanceledException>();
+            index.PendingRemovals.Should().Be(pending, "a compaction cancelled before it began changes nothing");
+        }
+
+        // Cancelled while it runs (or, on a fast machine, not in time): either way the index is whole.
+        using (var soon = new CancellationTokenSource(TimeSpan.FromMilliseconds(20)))
+        {
+            try
+            {
+                index.Compact(soon.Token).Should().Be(pending);
+                index.PendingRemovals.Should().Be(0);
+            }
+            catch (OperationCanceledException)
+            {
+                index.PendingRemovals.Should().Be(pending);
+                index.Graph.NodeCount.Should().Be(12_000, "nothing was freed");
+            }
+        }
+
+        AssertWhole(index, data, keys, gone);
+        index.Compact().Should().BeInRange(0, pending);
+        index.PendingRemovals.Should().Be(0);
+        index.Graph.NodeCount.Should().Be(12_000 - gone.Length);
+        AssertWhole(index, data, keys, gone);
+    }
+
+    private static void AssertWhole(HnswIndex index, float[] data, ulong[] keys, ulong[] gone)
+    {
+        GraphInvariants.Check(index);
+        index.Count.Should().Be(keys.Length - gone.Length);
+        var removed = gone.ToHashSet();
+        for (int i = 1; i < keys.Length; i += 97)
+        {
+            IReadOnlyList<SearchResult> results = index.Search(TestData.Row(data, D, i), 10, new SearchOptions { Ef = 100 });
+            results.Should().HaveCount(10).And.OnlyContain(r => !removed.Contains(r.Key));
+            if (!removed.Contains(keys[i]))
+            {
+                results.Should().Contain(r => r.Key == keys[i], "a live vector finds itself");
+            }
+        }
     }
 
     [Theory]

@@ -38,17 +38,11 @@ internal sealed unsafe partial class HnswGraph
     /// Rebuilds every live list that links to a node in <paramref name="deleted"/> (on all layers, in parallel) and moves
     /// the entry point off a deleted node. Writers must be kept out by the caller.
     /// </summary>
-    public void RepairAroundDeleted(IReadOnlyList<int> deleted, int maxDegreeOfParallelism)
-    {
-        if (UsesL2)
-        {
-            RepairAroundDeleted<L2SquaredDistance>(deleted, maxDegreeOfParallelism);
-        }
-        else
-        {
-            RepairAroundDeleted<InnerProductDistance>(deleted, maxDegreeOfParallelism);
-        }
-    }
+    /// <returns>False when cancelled between two rounds: the graph is whole, and the deleted nodes still in it.</returns>
+    public bool RepairAroundDeleted(IReadOnlyList<int> deleted, int maxDegreeOfParallelism, CancellationToken cancellationToken = default) =>
+        UsesL2
+            ? RepairAroundDeleted<L2SquaredDistance>(deleted, maxDegreeOfParallelism, cancellationToken)
+            : RepairAroundDeleted<InnerProductDistance>(deleted, maxDegreeOfParallelism, cancellationToken);
 
     /// <summary>
     /// Makes every live node reachable on layer 0 from the entry point again: a breadth-first pass marks what is
@@ -141,7 +135,7 @@ internal sealed unsafe partial class HnswGraph
         }
     }
 
-    private void RepairAroundDeleted<TDistance>(IReadOnlyList<int> deleted, int maxDegreeOfParallelism)
+    private bool RepairAroundDeleted<TDistance>(IReadOnlyList<int> deleted, int maxDegreeOfParallelism, CancellationToken cancellationToken)
         where TDistance : struct, IDistance
     {
         int n = NodeCount;
@@ -168,6 +162,16 @@ internal sealed unsafe partial class HnswGraph
 
             for (int first = 0; first < onLevel.Count; first += RepairRound.Size)
             {
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    // Between two rounds the graph is whole: the lists rebuilt so far no longer link to deleted nodes,
+                    // the others still do, and deleted nodes still route. They stay deleted and pending; the in-degrees
+                    // are recounted with their lists, and every node is made reachable again.
+                    RecountInDegrees();
+                    ReconnectUnreachable<TDistance>(segments, new bool[n]);
+                    return false;
+                }
+
                 repair.Run<TDistance>(this, segments, onLevel, first, level, isDeleted, parallel);
             }
         }
@@ -178,6 +182,7 @@ internal sealed unsafe partial class HnswGraph
 
         // Rebuilt lists can leave a few live nodes, or small groups of them, with no path from the entry point.
         ReconnectUnreachable<TDistance>(segments, isDeleted);
+        return true;
     }
 
     /// <summary>A live node of the highest level becomes the entry point when the current one is deleted; none when nothing lives.</summary>
