@@ -10,13 +10,21 @@ public sealed partial class HnswIndex
     /// it to disk, then renames it over the target. A crash or an exception midway leaves any old file as it was, and
     /// no temporary file stays behind. Readers that have the old file open keep reading the old bytes.
     /// </summary>
-    /// <remarks>Adds and removes wait while the index is written (a consistent snapshot); searches go on.</remarks>
+    /// <remarks>
+    /// The file holds the index as it was when the save began. Adds and removes wait only while its links, keys and
+    /// flags are copied (about 2M + 3 ints a vector); they go on while the vectors are written, and only a compaction
+    /// waits for the end. Searches go on throughout.
+    /// </remarks>
     /// <exception cref="IOException">The file cannot be written.</exception>
     /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
     public void Save(string path) => SaveToFile(path, null, CancellationToken.None);
 
     /// <summary>Writes the index to <paramref name="stream"/> (any writable stream; it is not closed).</summary>
-    /// <remarks>Adds and removes wait while the index is written (a consistent snapshot); searches go on.</remarks>
+    /// <remarks>
+    /// The file holds the index as it was when the save began. Adds and removes wait only while its links, keys and
+    /// flags are copied (about 2M + 3 ints a vector); they go on while the vectors are written, and only a compaction
+    /// waits for the end. Searches go on throughout.
+    /// </remarks>
     /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
     public void Save(Stream stream)
     {
@@ -123,10 +131,24 @@ public sealed partial class HnswIndex
         }
     }
 
+    /// <summary>
+    /// Copies what adds and removes change while holding the write gate exclusively, then writes that copy and the
+    /// vectors holding it as an upgradeable reader: adds and removes go on, and only a compaction (which moves
+    /// vectors) waits for the end of the write.
+    /// </summary>
     private void WriteTo(Stream stream, IProgress<long>? progress, CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
-        Exclusively(() => IndexWriter.Write(_graph, Options, Count, stream, progress, cancellationToken));
+        _writeGate.EnterUpgradeableReadLock();
+        try
+        {
+            IndexWriter.GraphSnapshot snapshot = Exclusively(() => IndexWriter.Snapshot(_graph, Options, Count));
+            IndexWriter.Write(snapshot, stream, progress, cancellationToken);
+        }
+        finally
+        {
+            _writeGate.ExitUpgradeableReadLock();
+        }
     }
 
     private static HnswIndex ReadFrom(Stream stream, IProgress<long>? progress, CancellationToken cancellationToken) =>

@@ -302,6 +302,62 @@ public sealed class PersistenceTests : IDisposable
     }
 
     [Fact]
+    public void Adds_and_removes_go_on_while_save_writes_and_the_file_holds_the_index_as_the_save_began()
+    {
+        using var index = new HnswIndex(new HnswOptions { Dimensions = D, M = 8, EfConstruction = 40 });
+        index.AddRange(_keys.AsMemory(0, 2_000), _data.AsMemory(0, 2_000 * D));
+
+        // The stream adds a key and removes another from a second thread at its first write, and waits for both: were
+        // writers kept out for the whole save, they could not finish and the save would never end.
+        Exception? writerFailed = null;
+        using var stream = new CallbackStream(() =>
+        {
+            Task writer = Task.Run(() =>
+            {
+                index.Add(_keys[2_500], TestData.Row(_data, D, 2_500));
+                index.Remove(_keys[7]).Should().BeTrue();
+            });
+            if (!writer.Wait(TimeSpan.FromSeconds(60)))
+            {
+                writerFailed = new TimeoutException("an add and a remove did not finish while the save was writing");
+            }
+        });
+        index.Save(stream);
+        writerFailed.Should().BeNull();
+
+        index.Contains(_keys[2_500]).Should().BeTrue();
+        index.Contains(_keys[7]).Should().BeFalse();
+        stream.Position = 0;
+        using HnswIndex saved = HnswIndex.Load(stream);
+        saved.Count.Should().Be(2_000);
+        saved.Contains(_keys[2_500]).Should().BeFalse("added after the save began");
+        saved.Contains(_keys[7]).Should().BeTrue("removed after the save began");
+        GraphInvariants.Check(saved);
+        var vector = new float[D];
+        saved.TryGetVector(_keys[7], vector).Should().BeTrue();
+        vector.Should().Equal(TestData.Row(_data, D, 7).ToArray());
+    }
+
+    /// <summary>A memory stream that runs an action at its first write.</summary>
+    private sealed class CallbackStream(Action onFirstWrite) : MemoryStream
+    {
+        private bool _called;
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            if (!_called)
+            {
+                _called = true;
+                onFirstWrite();
+            }
+
+            base.Write(buffer);
+        }
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+    }
+
+    [Fact]
     public void A_newer_format_version_is_refused_naming_both_versions()
     {
         byte[] bytes = SmallIndexBytes();
