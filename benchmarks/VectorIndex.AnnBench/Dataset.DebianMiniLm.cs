@@ -7,6 +7,12 @@ internal sealed partial record Dataset
     public const string DebianMiniLmName = "debian-minilm-384-angular";
 
     /// <summary>
+    /// Texts are cut to this many characters (at a space): about the 128 word pieces all-MiniLM-L6-v2 was trained on.
+    /// A quarter of the descriptions are longer; uncut, the longest would cost several times the rest on 2 cores.
+    /// </summary>
+    public const int MaxCharacters = 512;
+
+    /// <summary>
     /// debian-minilm-384-angular: the descriptions of Debian's packages (<see cref="DebianCorpus"/>) embedded by
     /// all-MiniLM-L6-v2 (<see cref="MiniLmEmbedder"/>), <see cref="VectorIndex.Metric.Cosine"/>. The vectors are cached
     /// in <paramref name="cache"/> as debian-minilm-384.vectors (<see cref="EmbeddingCache"/>) with the package of each
@@ -48,7 +54,7 @@ internal sealed partial record Dataset
         Console.Error.WriteLine($"Embedding {corpus.Count:N0} package descriptions with all-MiniLM-L6-v2 (once; cached in {vectorsPath})...");
         using var embedder = new MiniLmEmbedder();
         var progress = new PhaseProgress($"embedding, {embedder.Workers} session(s)", corpus.Count, "texts", showRate: true);
-        float[] vectors = embedder.Embed([.. corpus.Select(e => e.Text)], progress: progress);
+        float[] vectors = embedder.Embed([.. corpus.Select(e => e.Text)], progress: progress, maxCharacters: MaxCharacters);
         TimeSpan elapsed = progress.Done();
         Console.Error.WriteLine($"  {corpus.Count / elapsed.TotalSeconds:F1} texts/s");
 

@@ -40,9 +40,21 @@ internal sealed class MiniLmEmbedder : IDisposable
     /// similar length, because a batch is padded to its longest text.
     /// </summary>
     /// <param name="progress">Advanced by the texts of each finished batch.</param>
-    public float[] Embed(IReadOnlyList<string> texts, int batchSize = 32, PhaseProgress? progress = null, CancellationToken cancellation = default)
+    /// <param name="maxCharacters">
+    /// When set, each text is cut at the last space within this many characters before it is tokenised. The model's
+    /// cost per text grows faster than its length, and all-MiniLM-L6-v2 was trained on 128 word pieces (about 512
+    /// characters of English); its tokenizer alone would keep up to 512 word pieces.
+    /// </param>
+    public float[] Embed(
+        IReadOnlyList<string> texts, int batchSize = 32, PhaseProgress? progress = null, int? maxCharacters = null, CancellationToken cancellation = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        if (maxCharacters is { } max)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(max, 1, nameof(maxCharacters));
+            texts = [.. texts.Select(t => Cut(t, max))];
+        }
+
         int[] order = [.. Enumerable.Range(0, texts.Count).OrderBy(i => texts[i].Length).ThenBy(i => i)];
         var vectors = new float[(long)texts.Count * Dimensions];
         int batches = (texts.Count + batchSize - 1) / batchSize;
@@ -89,6 +101,18 @@ internal sealed class MiniLmEmbedder : IDisposable
         });
 
         return vectors;
+    }
+
+    /// <summary>The text up to the last space within <paramref name="max"/> characters (or exactly max when there is none).</summary>
+    internal static string Cut(string text, int max)
+    {
+        if (text.Length <= max)
+        {
+            return text;
+        }
+
+        int space = text.LastIndexOf(' ', max);
+        return space > 0 ? text[..space] : text[..max];
     }
 
     public void Dispose()

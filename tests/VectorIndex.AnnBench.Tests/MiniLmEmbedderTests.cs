@@ -46,4 +46,12 @@ public sealed class MiniLmEmbedderTests
         TensorPrimitives.CosineSimilarity(batched.AsSpan(384, 384), single).Should().BeGreaterThan(0.999f);
         TensorPrimitives.CosineSimilarity(batched.AsSpan(0, 384), single).Should().BeLessThan(0.9f);
     }
+
+    [Theory]
+    [InlineData("alpha beta gamma", 11, "alpha beta")]
+    [InlineData("alpha beta gamma", 10, "alpha beta")]
+    [InlineData("alpha beta gamma", 16, "alpha beta gamma")]
+    [InlineData("abcdefghij", 4, "abcd")]
+    public void Long_texts_are_cut_at_the_last_space_within_the_limit(string text, int max, string expected) =>
+        MiniLmEmbedder.Cut(text, max).Should().Be(expected);
 }
