@@ -36,8 +36,11 @@ internal sealed partial record Dataset
             vectors = EmbedCorpus(cache, vectorsPath);
         }
 
+        // Ground truth and the peers' exported files are cached under the dataset's name: another split needs
+        // another name, or it would be measured against the first split's answers.
+        string name = testCount == 1_000 && seed == 15 ? DebianMiniLmName : $"{DebianMiniLmName}-q{testCount}-seed{seed}";
         (float[] train, float[] test) = Split(vectors, MiniLmEmbedder.Dimensions, testCount, seed);
-        return new Dataset(DebianMiniLmName, MiniLmEmbedder.Dimensions, train, test, null, 0) { Metric = VectorIndex.Metric.Cosine };
+        return new Dataset(name, MiniLmEmbedder.Dimensions, train, test, null, 0) { Metric = VectorIndex.Metric.Cosine };
     }
 
     private static float[] EmbedCorpus(string cache, string vectorsPath)
@@ -57,6 +60,17 @@ internal sealed partial record Dataset
         float[] vectors = embedder.Embed([.. corpus.Select(e => e.Text)], progress: progress, maxCharacters: MaxCharacters);
         TimeSpan elapsed = progress.Done();
         Console.Error.WriteLine($"  {corpus.Count / elapsed.TotalSeconds:F1} texts/s");
+
+        // New vectors make the files derived from older ones wrong: ground truth (*.ivecs) and the peers' exports.
+        foreach (string stale in Directory.Exists(cache) ? Directory.GetFiles(cache, DebianMiniLmName + "*.ivecs") : [])
+        {
+            File.Delete(stale);
+        }
+
+        foreach (string stale in Directory.Exists(cache) ? Directory.GetDirectories(cache, DebianMiniLmName + "*") : [])
+        {
+            Directory.Delete(stale, recursive: true);
+        }
 
         EmbeddingCache.Write(vectorsPath, vectors, MiniLmEmbedder.Dimensions);
         File.WriteAllLines(Path.Combine(cache, "debian-minilm-384.packages.txt"), corpus.Select(e => e.Package));
