@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using VectorIndex.Graph;
 
 namespace VectorIndex.AnnBench;
 
@@ -26,7 +27,7 @@ internal static class FilterRun
         Dictionary<int, (double Recall, double Qps)>? peer = null;
         if (hnswlib is { } h)
         {
-            (int, int[])[] truths = [.. passPerMille.Select(p => (p, Answers(data, index, FunctionFilter(ef, p), HnswIndex.SearchPlan.Exact, k)))];
+            (int, int[])[] truths = [.. passPerMille.Select(p => (p, Answers(data, index, FunctionFilter(ef, p), SearchPlan.Exact, k)))];
             peer = Peers.RunFiltered(all, h.Cache, h.M, h.Efc, h.Threads, ef, k, repeat, data.QueryCount, truths);
         }
 
@@ -45,15 +46,15 @@ internal static class FilterRun
 
             SearchOptions byFunction = FunctionFilter(ef, perMille);
             var bySet = new SearchOptions { Ef = ef, AllowedKeys = set };
-            int[] truth = Answers(data, index, byFunction, HnswIndex.SearchPlan.Exact, k);
+            int[] truth = Answers(data, index, byFunction, SearchPlan.Exact, k);
             double exactQps = 0;
             foreach ((string name, SearchOptions options) in new[] { ("function", byFunction), ("key set", bySet) })
             {
-                foreach (HnswIndex.SearchPlan? plan in new HnswIndex.SearchPlan?[] { HnswIndex.SearchPlan.Exact, null, HnswIndex.SearchPlan.Walk, HnswIndex.SearchPlan.Bridging })
+                foreach (SearchPlan? plan in new SearchPlan?[] { SearchPlan.Exact, null, SearchPlan.Walk, SearchPlan.Bridging })
                 {
                     double recall = Recall(Answers(data, index, options, plan, k), truth, k);
                     double qps = Qps(data, index, options, plan, k, repeat);
-                    if (plan == HnswIndex.SearchPlan.Exact && name == "function")
+                    if (plan == SearchPlan.Exact && name == "function")
                     {
                         exactQps = qps;
                     }
@@ -77,7 +78,7 @@ internal static class FilterRun
     /// <summary>Whether a key passes at the pass rate: a hash, so passing keys are scattered (the hnswlib harness has the same).</summary>
     public static bool Passes(ulong key, int passPerMille) => (int)((key * 0x9E3779B97F4A7C15UL) >> 40) % 1000 < passPerMille;
 
-    private static int[] Answers(Dataset data, HnswIndex index, SearchOptions options, HnswIndex.SearchPlan? plan, int k)
+    private static int[] Answers(Dataset data, HnswIndex index, SearchOptions options, SearchPlan? plan, int k)
     {
         int[] answers = new int[data.QueryCount * k];
         Array.Fill(answers, -1);
@@ -114,7 +115,7 @@ internal static class FilterRun
         return expected == 0 ? 1 : (double)hits / expected;
     }
 
-    private static double Qps(Dataset data, HnswIndex index, SearchOptions options, HnswIndex.SearchPlan? plan, int k, int repeat)
+    private static double Qps(Dataset data, HnswIndex index, SearchOptions options, SearchPlan? plan, int k, int repeat)
     {
         var results = new SearchResult[k];
         double best = double.MaxValue;

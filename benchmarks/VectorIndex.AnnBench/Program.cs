@@ -24,6 +24,9 @@ const string Usage = """
       --peers hnswlib,faiss          same data and parameters, one table (L2; Cosine too when every vector
                                      has unit length, where L2 ranks neighbours as cosine does)
       --save                         also measure Save / Load / OpenReadOnly
+      --range 10,50,200              range search against exact range search at radii that hold about these
+                                     many vectors (--range-ef 64,128; 1,000 queries)
+      --batch                        SearchBatch against a Parallel.For of single searches (--batch-ef 64)
       --filter 500,100,10,1          filtered search at these pass rates, per mille (--filter-ef 64; with
                                      --peers hnswlib, also hnswlib 0.8.0's filtered searchKnn)
       --index-file PATH              load the index from it when it exists, else save the first build there
@@ -155,6 +158,16 @@ if (args_.Optional("filter") is not null)
     FilterRun.Measure(
         data, kept!, args_.Ints("filter", ""), args_.Int("filter-ef", 64), k, repeat,
         peers.Contains("hnswlib") ? (cache, m, efc, args_.Ints("threads", "1,2").Max()) : null);
+}
+
+if (args_.Optional("range") is not null)
+{
+    RangeRun.MeasureRange(data, kept!, args_.Ints("range", ""), args_.Ints("range-ef", "64,128"), repeat);
+}
+
+if (args.Contains("--batch"))
+{
+    RangeRun.MeasureBatch(data, kept!, args_.Int("batch-ef", 64), k, repeat);
 }
 
 if (args_.Optional("churn") is { } churn)

@@ -158,7 +158,11 @@ public sealed class BruteForceIndex : IDisposable
         return found == results.Length ? results : results[..found];
     }
 
-    /// <summary>The exact nearest vectors to <paramref name="query"/>, nearest first, written to <paramref name="destination"/> (k is its length).</summary>
+    /// <summary>
+    /// The exact nearest vectors to <paramref name="query"/>, nearest first, written to <paramref name="destination"/>
+    /// (k is its length). Allocates nothing once the calling thread has searched a brute-force index of this
+    /// dimension and k before.
+    /// </summary>
     /// <returns>How many results were written.</returns>
     /// <exception cref="ArgumentException">The query has the wrong length, a NaN or infinity, or is all zeros under cosine.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="destination"/> is empty.</exception>
@@ -166,22 +170,24 @@ public sealed class BruteForceIndex : IDisposable
     public int Search(ReadOnlySpan<float> query, Span<SearchResult> destination, SearchOptions? options = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(destination.Length, 1, "k");
+        options?.Validate();
         VectorGuard.Check(query, Dimensions, Metric, nameof(query));
-        float[] normalised = new float[Dimensions];
-        VectorGuard.CopyForMetric(query, normalised, Metric);
+        Scratch scratch = Scratch.Rent(Dimensions);
+        VectorGuard.CopyForMetric(query, scratch.Query, Metric);
 
         _lock.EnterReadLock();
         try
         {
             ThrowIfDisposed();
-            var heap = new BinaryHeap<FurthestFirst>(destination.Length + 1);
+            BinaryHeap<FurthestFirst> heap = scratch.Heap;
+            heap.Clear();
             if (Metric == Metric.L2Squared)
             {
-                Scan<L2SquaredDistance>(normalised, options is { Filters: true } ? options : null, heap, destination.Length);
+                Scan<L2SquaredDistance>(scratch.Query, options is { Filters: true } ? options : null, heap, destination.Length, float.PositiveInfinity);
             }
             else
             {
-                Scan<InnerProductDistance>(normalised, options is { Filters: true } ? options : null, heap, destination.Length);
+                Scan<InnerProductDistance>(scratch.Query, options is { Filters: true } ? options : null, heap, destination.Length, float.PositiveInfinity);
             }
 
             int found = heap.DrainNearestFirst(destination);
@@ -190,7 +196,104 @@ public sealed class BruteForceIndex : IDisposable
                 destination[i] = destination[i] with { Key = _keys[(int)destination[i].Key] };
             }
 
-            return found;
+            return SearchOptions.WithinMaxDistance(options, destination[..found]);
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+            Scratch.Return(scratch);
+        }
+    }
+
+    /// <summary>Every vector within <paramref name="radius"/> of <paramref name="query"/> (distance &lt;= radius), nearest first: the exact range search.</summary>
+    /// <param name="query">Exactly <see cref="Dimensions"/> finite floats (non-zero for <see cref="Metric.Cosine"/>).</param>
+    /// <param name="radius">The distance threshold; not NaN.</param>
+    /// <param name="options">Only <see cref="SearchOptions.Filter"/> and <see cref="SearchOptions.AllowedKeys"/> apply.</param>
+    /// <exception cref="ArgumentException">The query has the wrong length, a NaN or infinity, or is all zeros under cosine; or the radius is NaN.</exception>
+    /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
+    public IReadOnlyList<SearchResult> SearchRange(ReadOnlySpan<float> query, float radius, SearchOptions? options = null)
+    {
+        if (float.IsNaN(radius))
+        {
+            throw new ArgumentException("The radius is NaN.", nameof(radius));
+        }
+
+        VectorGuard.Check(query, Dimensions, Metric, nameof(query));
+        Scratch scratch = Scratch.Rent(Dimensions);
+        VectorGuard.CopyForMetric(query, scratch.Query, Metric);
+        _lock.EnterReadLock();
+        try
+        {
+            ThrowIfDisposed();
+            BinaryHeap<FurthestFirst> heap = scratch.Heap;
+            heap.Clear();
+            SearchOptions? filter = options is { Filters: true } ? options : null;
+            if (Metric == Metric.L2Squared)
+            {
+                Scan<L2SquaredDistance>(scratch.Query, filter, heap, int.MaxValue, radius);
+            }
+            else
+            {
+                Scan<InnerProductDistance>(scratch.Query, filter, heap, int.MaxValue, radius);
+            }
+
+            var results = new SearchResult[heap.Count];
+            heap.DrainNearestFirst(results);
+            for (int i = 0; i < results.Length; i++)
+            {
+                results[i] = results[i] with { Key = _keys[(int)results[i].Key] };
+            }
+
+            return results;
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+            Scratch.Return(scratch);
+        }
+    }
+
+    /// <summary>Copies the stored vector of <paramref name="key"/> (normalised, for <see cref="Metric.Cosine"/>).</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="destination">At least <see cref="Dimensions"/> floats; the first <see cref="Dimensions"/> are written.</param>
+    /// <returns>False (and nothing written) when the key is not present.</returns>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is shorter than <see cref="Dimensions"/>.</exception>
+    /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
+    public bool TryGetVector(ulong key, Span<float> destination)
+    {
+        if (destination.Length < Dimensions)
+        {
+            throw new ArgumentException(
+                $"The destination has room for {destination.Length} floats; the vectors have {Dimensions}.", nameof(destination));
+        }
+
+        _lock.EnterReadLock();
+        try
+        {
+            ThrowIfDisposed();
+            if (!_rows.TryGetValue(key, out int row))
+            {
+                return false;
+            }
+
+            _vectors.AsSpan(row * Dimensions, Dimensions).CopyTo(destination);
+            return true;
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+    }
+
+    /// <summary>The keys stored at one moment (a copy), in no particular order.</summary>
+    /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
+    public ulong[] GetKeys()
+    {
+        _lock.EnterReadLock();
+        try
+        {
+            ThrowIfDisposed();
+            return _keys.AsSpan(0, _count).ToArray();
         }
         finally
         {
@@ -216,7 +319,8 @@ public sealed class BruteForceIndex : IDisposable
         }
     }
 
-    private void Scan<TDistance>(float[] query, SearchOptions? filter, BinaryHeap<FurthestFirst> heap, int k)
+    /// <summary>The <paramref name="k"/> nearest rows within <paramref name="radius"/> into <paramref name="heap"/>, by row.</summary>
+    private void Scan<TDistance>(float[] query, SearchOptions? filter, BinaryHeap<FurthestFirst> heap, int k, float radius)
         where TDistance : struct, IDistance
     {
         int dims = Dimensions;
@@ -229,6 +333,11 @@ public sealed class BruteForceIndex : IDisposable
             }
 
             float d = TDistance.Compute(ref q, ref _vectors[row * dims], (nuint)dims);
+            if (d > radius)
+            {
+                continue;
+            }
+
             if (heap.Count < k)
             {
                 heap.Push(d, row);
@@ -239,6 +348,27 @@ public sealed class BruteForceIndex : IDisposable
                 heap.Push(d, row);
             }
         }
+    }
+
+    /// <summary>A thread's query buffer and heap, reused by every brute-force search of the same dimension on the thread.</summary>
+    private sealed class Scratch(int dimensions)
+    {
+        [ThreadStatic]
+        private static Scratch? t_scratch;
+
+        public float[] Query { get; } = new float[dimensions];
+
+        public BinaryHeap<FurthestFirst> Heap { get; } = new(16);
+
+        /// <summary>The thread's scratch, taken out until <see cref="Return"/> (a filter that searches again gets its own).</summary>
+        public static Scratch Rent(int dimensions)
+        {
+            Scratch? scratch = t_scratch;
+            t_scratch = null;
+            return scratch is not null && scratch.Query.Length == dimensions ? scratch : new Scratch(dimensions);
+        }
+
+        public static void Return(Scratch scratch) => t_scratch = scratch;
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);

@@ -125,17 +125,8 @@ public sealed partial class HnswIndex
 
     private void WriteTo(Stream stream, IProgress<long>? progress, CancellationToken cancellationToken)
     {
-        Enter();
-        _writeGate.EnterWriteLock();
-        try
-        {
-            IndexWriter.Write(_graph, Options, Count, stream, progress, cancellationToken);
-        }
-        finally
-        {
-            _writeGate.ExitWriteLock();
-            Exit();
-        }
+        ThrowIfDisposed();
+        Exclusively(() => IndexWriter.Write(_graph, Options, Count, stream, progress, cancellationToken));
     }
 
     private static HnswIndex ReadFrom(Stream stream, IProgress<long>? progress, CancellationToken cancellationToken) =>

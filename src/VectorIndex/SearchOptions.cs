@@ -29,6 +29,12 @@ public sealed record SearchOptions
         }
     }
 
+    /// <summary>
+    /// When set, no result farther than this distance (in the index's metric: squared L2, or 1 - dot product or cosine)
+    /// is returned: the k nearest within the threshold, so fewer than k when fewer lie within it. Not NaN.
+    /// </summary>
+    public float? MaxDistance { get; init; }
+
     private readonly IReadOnlySet<ulong>? _allowedKeys;
 
     // The usual allowed set, asked through its class: a direct call, not an interface dispatch per candidate.
@@ -42,4 +48,30 @@ public sealed record SearchOptions
 
     /// <summary>Whether any key may be refused.</summary>
     internal bool Filters => AllowedKeys is not null || Filter is not null;
+
+    /// <summary>Throws for a NaN <see cref="MaxDistance"/>.</summary>
+    internal void Validate()
+    {
+        if (MaxDistance is float max && float.IsNaN(max))
+        {
+            throw new ArgumentException("MaxDistance is NaN.", "options");
+        }
+    }
+
+    /// <summary>How many of <paramref name="results"/> (nearest first) lie within <see cref="MaxDistance"/>.</summary>
+    internal static int WithinMaxDistance(SearchOptions? options, ReadOnlySpan<SearchResult> results)
+    {
+        if (options?.MaxDistance is not float max)
+        {
+            return results.Length;
+        }
+
+        int within = 0;
+        while (within < results.Length && results[within].Distance <= max)
+        {
+            within++;
+        }
+
+        return within;
+    }
 }

@@ -1,4 +1,4 @@
-using Plan = VectorIndex.HnswIndex.SearchPlan;
+using Plan = VectorIndex.Graph.SearchPlan;
 
 namespace VectorIndex.Tests;
 

@@ -372,7 +372,7 @@ public sealed class PersistenceTests : IDisposable
 
     private static void ResealHeader(byte[] bytes)
     {
-        const int crcOffset = 80 + (FileHeader.SectionCount * 24);
+        const int crcOffset = FileHeader.CrcOffset;
         BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(crcOffset), Crc32C.Compute(bytes.AsSpan(0, crcOffset)));
     }
 
@@ -427,8 +427,9 @@ public sealed class PersistenceTests : IDisposable
 
     private HnswIndex BuildWithRemovals(Metric metric)
     {
+        // One thread: the same graph on every run, so a round trip is compared against a reproducible original.
         var index = new HnswIndex(new HnswOptions { Dimensions = D, Metric = metric, M = 10, EfConstruction = 60, Seed = 3 });
-        index.AddRange(_keys, _data);
+        index.AddRange(_keys, _data, maxDegreeOfParallelism: 1);
         for (int i = 0; i < _keys.Length; i += 4)
         {
             index.Remove(_keys[i]);

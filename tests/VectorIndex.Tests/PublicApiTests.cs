@@ -49,6 +49,7 @@ public sealed class PublicApiTests
             "  static HnswIndex Load(string path)",
             "  static HnswIndex Load(Stream stream)",
             "  static HnswIndex OpenReadOnly(string path)",
+            "  float? MaxDistance { get; init; }",
         ];
         foreach (string line in contract)
         {

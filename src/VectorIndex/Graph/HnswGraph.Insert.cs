@@ -75,9 +75,9 @@ internal sealed unsafe partial class HnswGraph
         int linkedTop = Math.Min(top, level);
         for (int lc = linkedTop; lc >= 0; lc--)
         {
-            Seed(scratch, limit, buffers.Candidates.AsSpan(0, entryCount), default(AnyNode), segments, EfConstruction);
+            StartLayerSearch(scratch, limit, buffers.Candidates.AsSpan(0, entryCount), default(AnyNode), segments, EfConstruction);
             scratch.Visited.TryVisit(id); // other inserts may already link to this node: never link it to itself
-            SearchLayer<TDistance, AnyNode>(segments, q, lc, EfConstruction, default, scratch);
+            SearchLayer<TDistance, AnyNode, PlainWalk>(segments, q, lc, EfConstruction, default, scratch);
 
             // W, nearest first.
             int found = scratch.Results.Count;
@@ -200,7 +200,7 @@ internal sealed unsafe partial class HnswGraph
                 Selection, segments, all, capacity, KeepPrunedConnections, buffers.Kept, buffers.Discarded);
             if (level == 0 && orphanGuard)
             {
-                kept = KeepLastInboundLinks(segments, all, current, to, buffers.Kept.AsSpan(0, capacity), kept);
+                kept = KeepLastInboundLinks(segments, all, current, to, buffers.Kept.AsSpan(0, capacity), kept, scratch);
             }
 
             for (int i = 0; i < kept; i++)
@@ -217,10 +217,10 @@ internal sealed unsafe partial class HnswGraph
 
                 foreach (int old in current)
                 {
-                    if (!buffers.Ids.AsSpan(0, kept).Contains(old) && !TryDropInbound(segments, old))
+                    if (!buffers.Ids.AsSpan(0, kept).Contains(old) && !TryDropInbound(segments, old, scratch))
                     {
                         // Another list dropped its other inbound link meanwhile: this is its last one, keep it.
-                        kept = KeepInstead(segments, buffers.Ids, kept, capacity, old);
+                        kept = KeepInstead(segments, buffers.Ids, kept, capacity, old, scratch);
                     }
                 }
             }
@@ -236,17 +236,17 @@ internal sealed unsafe partial class HnswGraph
 
     /// <summary>
     /// The heuristic may drop a node's last inbound link on layer 0, leaving it unreachable (a known weakness of
-    /// hnswlib). A dropped neighbour that nobody else links to (or a new node no list has accepted yet) is kept instead: in a free slot, or in place of the
-    /// furthest kept neighbour that other nodes still link to. Returns the new kept count.
+    /// hnswlib). A dropped neighbour that nobody else links to (or a new node no list has accepted yet) is kept
+    /// instead: in a free slot, or in place of the furthest kept neighbour that other nodes still link to. Returns the
+    /// new kept count.
     /// </summary>
-    private static int KeepLastInboundLinks(
-        NodeSegments segments, ReadOnlySpan<Candidate> all, ReadOnlySpan<int> current, int added, Span<Candidate> kept, int keptCount)
+    private int KeepLastInboundLinks(
+        NodeSegments segments, ReadOnlySpan<Candidate> all, ReadOnlySpan<int> current, int added, Span<Candidate> kept, int keptCount, SearchScratch scratch)
     {
         foreach (Candidate c in all)
         {
             // An existing neighbour this list may drop, or the new node that no list has accepted yet.
-            int inbound = Volatile.Read(ref segments.InDegree(c.Id));
-            bool orphaned = c.Id == added ? inbound == 0 : inbound <= 1;
+            bool orphaned = c.Id == added ? Volatile.Read(ref segments.InDegree(c.Id)) == 0 : !CanSpareInbound(segments, c.Id, scratch);
             if (!orphaned || IndexOf(kept[..keptCount], c.Id) >= 0)
             {
                 continue;
@@ -261,7 +261,7 @@ internal sealed unsafe partial class HnswGraph
             for (int i = keptCount - 1; i >= 0; i--)
             {
                 int replaced = kept[i].Id;
-                bool otherwiseLinked = current.Contains(replaced) ? Volatile.Read(ref segments.InDegree(replaced)) > 1 : Volatile.Read(ref segments.InDegree(replaced)) > 0;
+                bool otherwiseLinked = current.Contains(replaced) ? CanSpareInbound(segments, replaced, scratch) : Volatile.Read(ref segments.InDegree(replaced)) > 0;
                 if (otherwiseLinked)
                 {
                     kept[i] = c;
@@ -274,16 +274,47 @@ internal sealed unsafe partial class HnswGraph
     }
 
     /// <summary>
-    /// Takes one inbound layer-0 link away from <paramref name="id"/> unless it is the last: a compare-and-swap, so two
-    /// lists pruning the same node at once cannot both drop what they each saw as "one of two" links.
+    /// Whether <paramref name="id"/> can lose one inbound layer-0 link and stay reachable, as far as in-degrees tell:
+    /// it has another, and that other is not only the link back from a neighbour whose one inbound link is from
+    /// <paramref name="id"/> (such a pair would keep each other's count at one and be cut off together; seen under
+    /// inner product, where two long vectors cover each other in every other list).
     /// </summary>
-    private static bool TryDropInbound(NodeSegments segments, int id)
+    private bool CanSpareInbound(NodeSegments segments, int id, SearchScratch scratch)
+    {
+        int v = Volatile.Read(ref segments.InDegree(id));
+        return v > 2 || (v == 2 && !PairedOnlyWithItsOwn(segments, id, scratch));
+    }
+
+    /// <summary>Whether a neighbour of <paramref name="id"/> has <paramref name="id"/> as its one inbound link and links back.</summary>
+    private bool PairedOnlyWithItsOwn(NodeSegments segments, int id, SearchScratch scratch)
+    {
+        int[] mine = scratch.BridgeLinks, theirs = scratch.Rejected;
+        int count = ReadLinks(segments, id, 0, mine);
+        for (int i = 0; i < count; i++)
+        {
+            int x = mine[i];
+            if ((uint)x < (uint)segments.Capacity && Volatile.Read(ref segments.InDegree(x)) == 1 &&
+                theirs.AsSpan(0, ReadLinks(segments, x, 0, theirs)).Contains(id))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Takes one inbound layer-0 link away from <paramref name="id"/> unless it cannot spare it (see
+    /// <see cref="CanSpareInbound"/>): a compare-and-swap, so two lists pruning the same node at once cannot both drop
+    /// what they each saw as "one of two" links.
+    /// </summary>
+    private bool TryDropInbound(NodeSegments segments, int id, SearchScratch scratch)
     {
         ref int inDegree = ref segments.InDegree(id);
         while (true)
         {
             int v = Volatile.Read(ref inDegree);
-            if (v <= 1)
+            if (v <= 1 || (v == 2 && PairedOnlyWithItsOwn(segments, id, scratch)))
             {
                 return false;
             }
@@ -299,7 +330,7 @@ internal sealed unsafe partial class HnswGraph
     /// Puts <paramref name="orphan"/> back into the pruned list <paramref name="ids"/>: in a free slot, or in place of
     /// the furthest kept neighbour that can spare this inbound link. Returns the list's new length.
     /// </summary>
-    private static int KeepInstead(NodeSegments segments, int[] ids, int count, int capacity, int orphan)
+    private int KeepInstead(NodeSegments segments, int[] ids, int count, int capacity, int orphan, SearchScratch scratch)
     {
         if (count < capacity)
         {
@@ -309,7 +340,7 @@ internal sealed unsafe partial class HnswGraph
 
         for (int i = count - 1; i >= 0; i--)
         {
-            if (TryDropInbound(segments, ids[i]))
+            if (TryDropInbound(segments, ids[i], scratch))
             {
                 ids[i] = orphan;
                 return count;

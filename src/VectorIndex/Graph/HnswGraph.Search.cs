@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
 using VectorIndex.Distance;
@@ -13,7 +14,7 @@ internal sealed unsafe partial class HnswGraph
     /// K-NN-SEARCH: greedy descent from the entry point to layer 1, then SEARCH-LAYER on layer 0 with
     /// <paramref name="ef"/> (at least the destination's length). The query is <c>scratch.Query</c>, padded and
     /// normalised by the caller. With <paramref name="bridgeRejected"/>, layer 0 is walked by
-    /// <see cref="SearchLayerBridging"/> (for selective filters). Writes the nearest accepted nodes, nearest first,
+    /// the bridging walk (for selective filters). Writes the nearest accepted nodes, nearest first,
     /// and returns how many.
     /// </summary>
     public int Search<TDistance, TFilter>(SearchScratch scratch, int ef, TFilter filter, bool bridgeRejected, Span<SearchResult> destination)
@@ -41,18 +42,114 @@ internal sealed unsafe partial class HnswGraph
                 nearest = GreedyClosest<TDistance>(segments, q, nearest, level, limit, scratch.Links);
             }
 
-            Seed(scratch, limit, [nearest], filter, segments, ef);
+            StartLayerSearch(scratch, limit, [nearest], filter, segments, ef);
             if (bridgeRejected)
             {
-                SearchLayerBridging<TDistance, TFilter>(segments, q, Math.Max(ef, k), filter, scratch);
+                SearchLayer<TDistance, TFilter, BridgingWalk>(segments, q, 0, Math.Max(ef, k), filter, scratch);
             }
             else
             {
-                SearchLayer<TDistance, TFilter>(segments, q, 0, Math.Max(ef, k), filter, scratch);
+                SearchLayer<TDistance, TFilter, PlainWalk>(segments, q, 0, Math.Max(ef, k), filter, scratch);
             }
         }
 
         return WriteResults(segments, scratch, destination);
+    }
+
+    /// <summary>
+    /// Range search: every accepted node within <paramref name="radius"/> the walk can find, in
+    /// <c>scratch.InRange</c> (unsorted; the caller sorts and checks the flags again). The greedy descent is K-NN-SEARCH's;
+    /// on layer 0 a candidate within the radius is always expanded, and one beyond it only while it is among the
+    /// <paramref name="ef"/> nearest met so far (SEARCH-LAYER's rule), so the walk follows the radius's region wherever
+    /// it extends and then stops as a search of breadth ef would. Approximate as the graph is: a node within the radius
+    /// that is reachable only through nodes beyond it, and beyond the ef nearest, is missed.
+    /// </summary>
+    /// <returns>How many nodes were found.</returns>
+    public int RangeSearch<TDistance, TFilter>(SearchScratch scratch, float radius, int ef, TFilter filter, CancellationToken cancellationToken)
+        where TDistance : struct, IDistance
+        where TFilter : struct, INodeFilter
+    {
+        long entry = Volatile.Read(ref _entry);
+        if (entry < 0)
+        {
+            return 0;
+        }
+
+        int limit = NodeCount;
+        NodeSegments segments = Segments;
+        int found = 0;
+        fixed (float* q = scratch.Query)
+        {
+            int ep = (int)entry;
+            var nearest = new Candidate(Distance<TDistance>(q, segments.Vector(ep)), ep);
+            for (int level = (int)(entry >> 32); level > 0; level--)
+            {
+                nearest = GreedyClosest<TDistance>(segments, q, nearest, level, limit, scratch.Links);
+            }
+
+            StartLayerSearch(scratch, limit, [nearest], filter, segments, ef);
+            if (nearest.Distance <= radius && filter.Accept(segments, nearest.Id))
+            {
+                SelectionBuffers.Ensure(ref scratch.InRange, 1)[found++] = nearest;
+            }
+
+            BinaryHeap<NearestFirst> candidates = scratch.Candidates;
+            BinaryHeap<FurthestFirst> results = scratch.Results;
+            int[] links = scratch.Links;
+            int[] reached = scratch.Reached;
+            while (candidates.Count > 0)
+            {
+                Candidate c = candidates.Pop();
+                if (c.Distance > radius && results.Count >= ef && c.Distance > results.Top.Distance)
+                {
+                    break;
+                }
+
+                cancellationToken.ThrowIfCancellationRequested();
+                if (candidates.Count > 0)
+                {
+                    Prefetch(segments.Layer0Record(candidates.Top.Id));
+                }
+
+                int count = ReadLinks(segments, c.Id, 0, links);
+                int n = 0;
+                for (int j = 0; j < count; j++)
+                {
+                    int e = links[j];
+                    if (scratch.Visited.TryVisit(e))
+                    {
+                        reached[n++] = e;
+                        PrefetchVector(segments.Vector(e));
+                    }
+                }
+
+                for (int j = 0; j < n; j++)
+                {
+                    int e = reached[j];
+                    float d = Distance<TDistance>(q, segments.Vector(e));
+                    bool within = d <= radius;
+                    if (within || results.Count < ef || d < results.Top.Distance)
+                    {
+                        candidates.Push(d, e);
+                        if (filter.Accept(segments, e))
+                        {
+                            results.Push(d, e);
+                            if (results.Count > ef)
+                            {
+                                results.Pop();
+                            }
+
+                            if (within)
+                            {
+                                SelectionBuffers.Ensure(ref scratch.InRange, found + 1)[found++] = new Candidate(d, e);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        return found;
     }
 
     /// <summary>
@@ -164,7 +261,7 @@ internal sealed unsafe partial class HnswGraph
     }
 
     /// <summary>Starts SEARCH-LAYER from the entry points <paramref name="entries"/>: v, C and W of algorithm 2.</summary>
-    private static void Seed<TFilter>(
+    private static void StartLayerSearch<TFilter>(
         SearchScratch scratch, int limit, ReadOnlySpan<Candidate> entries, TFilter filter, NodeSegments segments, int ef)
         where TFilter : struct, INodeFilter
     {
@@ -187,19 +284,36 @@ internal sealed unsafe partial class HnswGraph
     }
 
     /// <summary>
-    /// SEARCH-LAYER (algorithm 2), from the state <see cref="Seed"/> left in <paramref name="scratch"/>: expand the
-    /// nearest candidate until it is further than the furthest of the <paramref name="ef"/> results. Only nodes the
-    /// filter accepts enter the results; every node may route.
+    /// SEARCH-LAYER (algorithm 2), from the state <see cref="StartLayerSearch"/> left in <paramref name="scratch"/>:
+    /// expand the nearest candidate until it is further than the furthest of the <paramref name="ef"/> results. Only
+    /// nodes the filter accepts enter the results.
+    /// <para>
+    /// <typeparamref name="TWalk"/> says what a rejected neighbour does. <see cref="PlainWalk"/>: it is measured and
+    /// routes the walk like any other (the paper's algorithm). <see cref="BridgingWalk"/> (layer 0, for selective
+    /// filters, after ACORN-1, Patel et al., SIGMOD 2024): it is neither measured nor a candidate; the walk looks
+    /// through it to its own neighbours and takes the accepted ones, up to M0 per expansion, so no distance is spent
+    /// on nodes that cannot be results and the accepted nodes stay connected through the rejected ones.
+    /// </para>
+    /// <para>
+    /// Each expansion starts all its loads at once so the cache misses overlap: the next candidate's list, then the
+    /// vectors of the neighbours it will measure (and, bridging, the lists of the rejected ones, then the vectors
+    /// behind them), and only then the distances. The visited set refuses ids at or past its limit (nodes newer than
+    /// this search, or garbage in an unverified mapped file): those are never touched, not even by a prefetch.
+    /// </para>
     /// </summary>
-    private void SearchLayer<TDistance, TFilter>(NodeSegments segments, float* q, int level, int ef, TFilter filter, SearchScratch scratch)
+    private void SearchLayer<TDistance, TFilter, TWalk>(NodeSegments segments, float* q, int level, int ef, TFilter filter, SearchScratch scratch)
         where TDistance : struct, IDistance
         where TFilter : struct, INodeFilter
+        where TWalk : struct, ILayerWalk
     {
+        Debug.Assert(level == 0 || !TWalk.LooksThroughRejected, "the bridging walk runs on layer 0");
         BinaryHeap<NearestFirst> candidates = scratch.Candidates;
         BinaryHeap<FurthestFirst> results = scratch.Results;
         VisitedSet visited = scratch.Visited;
         int[] links = scratch.Links;
-        int[] fresh = scratch.Reached;
+        int[] reached = scratch.Reached;
+        int[] rejected = scratch.Rejected;
+        int[] bridge = scratch.BridgeLinks;
 
         while (candidates.Count > 0)
         {
@@ -216,77 +330,7 @@ internal sealed unsafe partial class HnswGraph
             }
 
             int count = ReadLinks(segments, c.Id, level, links);
-
-            // The unvisited neighbours first, starting the loads of all their vectors at once so the cache misses
-            // overlap; then their distances. The visited set refuses ids at or past the limit (nodes newer than this
-            // search, or garbage in an unverified mapped file): those are never touched, not even by a prefetch.
-            int n = 0;
-            for (int j = 0; j < count; j++)
-            {
-                int e = links[j];
-                if (visited.TryVisit(e))
-                {
-                    fresh[n++] = e;
-                    PrefetchVector(segments.Vector(e));
-                }
-            }
-
-            for (int j = 0; j < n; j++)
-            {
-                int e = fresh[j];
-                float d = Distance<TDistance>(q, segments.Vector(e));
-                if (results.Count < ef || d < results.Top.Distance)
-                {
-                    candidates.Push(d, e);
-                    if (filter.Accept(segments, e))
-                    {
-                        results.Push(d, e);
-                        if (results.Count > ef)
-                        {
-                            results.Pop();
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// <summary>
-    /// SEARCH-LAYER on layer 0 for a selective filter, after ACORN-1 (Patel et al., SIGMOD 2024): a neighbour the filter
-    /// rejects is neither a candidate nor measured; the walk looks through it to its own neighbours instead and takes
-    /// the accepted ones, up to M0 per expansion. No distance is spent on nodes that cannot be results, and the accepted
-    /// nodes stay connected through the rejected ones. C and W hold accepted nodes only (and the entry point).
-    /// </summary>
-    private void SearchLayerBridging<TDistance, TFilter>(NodeSegments segments, float* q, int ef, TFilter filter, SearchScratch scratch)
-        where TDistance : struct, IDistance
-        where TFilter : struct, INodeFilter
-    {
-        BinaryHeap<NearestFirst> candidates = scratch.Candidates;
-        BinaryHeap<FurthestFirst> results = scratch.Results;
-        VisitedSet visited = scratch.Visited;
-        int[] links = scratch.Links;
-        int[] bridge = scratch.BridgeLinks;
-        int[] reached = scratch.Reached;
-        int[] rejected = scratch.Rejected;
-        int limit = visited.Limit;
-
-        while (candidates.Count > 0)
-        {
-            Candidate c = candidates.Pop();
-            if (results.Count >= ef && c.Distance > results.Top.Distance)
-            {
-                break;
-            }
-
-            if (candidates.Count > 0)
-            {
-                Prefetch(segments.Layer0Record(candidates.Top.Id));
-            }
-
-            // As in SearchLayer, the loads start together so the cache misses overlap: the accepted neighbours'
-            // vectors and the rejected ones' lists first, then the vectors of the accepted nodes behind them.
             int n = 0, r = 0;
-            int count = ReadLinks(segments, c.Id, 0, links);
             for (int j = 0; j < count; j++)
             {
                 int e = links[j];
@@ -295,7 +339,7 @@ internal sealed unsafe partial class HnswGraph
                     continue;
                 }
 
-                if (filter.Accept(segments, e))
+                if (!TWalk.LooksThroughRejected || filter.Accept(segments, e))
                 {
                     reached[n++] = e;
                     PrefetchVector(segments.Vector(e));
@@ -308,16 +352,19 @@ internal sealed unsafe partial class HnswGraph
                 }
             }
 
-            for (int j = 0; j < r && n < reached.Length; j++)
+            if (TWalk.LooksThroughRejected)
             {
-                int bridged = ReadLinks(segments, rejected[j], 0, bridge);
-                for (int i = 0; i < bridged && n < reached.Length; i++)
+                for (int j = 0; j < r && n < reached.Length; j++)
                 {
-                    int f = bridge[i];
-                    if ((uint)f < (uint)limit && filter.Accept(segments, f) && visited.TryVisit(f))
+                    int bridged = ReadLinks(segments, rejected[j], 0, bridge);
+                    for (int i = 0; i < bridged && n < reached.Length; i++)
                     {
-                        reached[n++] = f;
-                        PrefetchVector(segments.Vector(f));
+                        int f = bridge[i];
+                        if ((uint)f < (uint)visited.Limit && filter.Accept(segments, f) && visited.TryVisit(f))
+                        {
+                            reached[n++] = f;
+                            PrefetchVector(segments.Vector(f));
+                        }
                     }
                 }
             }
@@ -329,10 +376,15 @@ internal sealed unsafe partial class HnswGraph
                 if (results.Count < ef || d < results.Top.Distance)
                 {
                     candidates.Push(d, e);
-                    results.Push(d, e);
-                    if (results.Count > ef)
+
+                    // The bridging walk reached accepted nodes only.
+                    if (TWalk.LooksThroughRejected || filter.Accept(segments, e))
                     {
-                        results.Pop();
+                        results.Push(d, e);
+                        if (results.Count > ef)
+                        {
+                            results.Pop();
+                        }
                     }
                 }
             }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using VectorIndex.Distance;
 using VectorIndex.Internal;
@@ -23,6 +24,7 @@ internal sealed unsafe partial class HnswGraph : IDisposable
     private readonly NodeStore _store;
     private readonly LevelGenerator _levels;
     private readonly ScratchPool _scratch;
+    private readonly LightEpoch _epoch = new();
     private readonly Lock _allocLock = new();
     private readonly Lock _entryLock = new();
     private readonly int _upperStride;
@@ -123,6 +125,15 @@ internal sealed unsafe partial class HnswGraph : IDisposable
 
     public SearchScratch RentScratch() => _scratch.Rent();
 
+    /// <summary>
+    /// Readers of graph memory that writers do not keep out (searches) enter before they touch it and leave after;
+    /// see <see cref="WaitForReaders"/>.
+    /// </summary>
+    public LightEpoch Epoch => _epoch;
+
+    /// <summary>Returns once every search that entered <see cref="Epoch"/> before the call has left it.</summary>
+    public void WaitForReaders() => _epoch.WaitForReaders();
+
     public void ReturnScratch(SearchScratch scratch) => _scratch.Return(scratch);
 
     public int LevelOf(int id) => Segments.Flags(id) & NodeFlags.LevelMask;
@@ -179,6 +190,8 @@ internal sealed unsafe partial class HnswGraph : IDisposable
     /// </summary>
     public int AllocateNode(ulong key, ReadOnlySpan<float> paddedVector, out int level)
     {
+        Debug.Assert(!Frozen, "a read-only graph takes no nodes");
+        Debug.Assert(paddedVector.Length == PaddedDimensions, "the vector is padded to the stride");
         level = _levels.Next();
         int id;
         lock (_allocLock)

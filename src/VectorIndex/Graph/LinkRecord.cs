@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -81,7 +82,11 @@ internal static class LinkRecord
         }
     }
 
-    public static void Unlock(ref int record) => Volatile.Write(ref record, record & ~LockBit);
+    public static void Unlock(ref int record)
+    {
+        Debug.Assert((record & LockBit) != 0 && (record & WritingBit) == 0, "only the holder unlocks, after its write ended");
+        Volatile.Write(ref record, record & ~LockBit);
+    }
 
     /// <summary>The list as it is; only for the holder of the lock (nobody else writes it then).</summary>
     public static ReadOnlySpan<int> Locked(ref int record, int capacity) =>
@@ -90,6 +95,7 @@ internal static class LinkRecord
     /// <summary>Appends one link; only for the holder of the lock, with room left.</summary>
     public static void Append(ref int record, int id)
     {
+        Debug.Assert((record & LockBit) != 0, "appended under the record's lock");
         int count = Unsafe.Add(ref record, 1);
         BeginWrite(ref record);
         Unsafe.Add(ref record, HeaderInts + count) = id;
@@ -100,6 +106,7 @@ internal static class LinkRecord
     /// <summary>Replaces the whole list; only for the holder of the lock.</summary>
     public static void Replace(ref int record, ReadOnlySpan<int> links)
     {
+        Debug.Assert((record & LockBit) != 0, "replaced under the record's lock");
         BeginWrite(ref record);
         links.CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref record, HeaderInts), links.Length));
         Unsafe.Add(ref record, 1) = links.Length;

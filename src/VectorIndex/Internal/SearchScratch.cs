@@ -27,14 +27,14 @@ internal sealed class SearchScratch(int paddedDimensions, int maxLinks, int ef)
     /// <summary>The rejected neighbours one expansion of a filtered walk looks through.</summary>
     public int[] Rejected { get; } = new int[maxLinks];
 
-    /// <summary>Which of the pool's two rental counts this rental is in (see <see cref="ScratchPool"/>).</summary>
-    public int RentParity;
-
     /// <summary>W drained nearest first, before the final check of the flags; grown on demand.</summary>
     public Candidate[] Found = [];
 
     /// <summary>The keys of an answer, sorted to find repeats (only after a handover overlapped the search); grown on demand.</summary>
     public ulong[] Keys = [];
+
+    /// <summary>The nodes a range search found within its radius; grown on demand.</summary>
+    public Candidate[] InRange = [];
 
     /// <summary>Node ids of an exact scan over a caller's allowed keys; grown on demand.</summary>
     public int[] Ids = [];

@@ -12,6 +12,8 @@ internal enum Section
     Vectors,
     Layer0,
     Upper,
+
+    /// <summary>Format version 1 only: slots a compaction had freed (always written empty by the first release's last writer).</summary>
     FreeSlots,
 }
 
@@ -27,11 +29,13 @@ internal sealed record FileHeader
 {
     public const int Length = 256;
     public const int Alignment = 64;
-    public const uint CurrentVersion = 1;
-    public const int SectionCount = 6;
+    public const uint CurrentVersion = 2;
+
+    // Room for the table of version 1 (6 sections); version 2 has 5 and leaves the last entry zero.
+    private const int TableEntries = 6;
     private const int SectionTableOffset = 80;
     private const int SectionEntryLength = 24;
-    private const int CrcOffset = SectionTableOffset + (SectionCount * SectionEntryLength);
+    public const int CrcOffset = SectionTableOffset + (TableEntries * SectionEntryLength);
 
     /// <summary>"VIDXHNSW": identifies the format.</summary>
     public static ReadOnlySpan<byte> Magic => "VIDXHNSW"u8;
@@ -49,6 +53,15 @@ internal sealed record FileHeader
 
     public required SectionInfo[] Sections { get; init; }
 
+    /// <summary>The format version the file was written in (this library writes <see cref="CurrentVersion"/>).</summary>
+    public uint Version { get; init; } = CurrentVersion;
+
+    /// <summary>How many sections a file of <paramref name="version"/> has: 6 in version 1 (the free slots last), 5 since.</summary>
+    public static int SectionCountOf(uint version) => version == 1 ? 6 : 5;
+
+    /// <summary>Whether the file has <paramref name="s"/> (the free-slot section is version 1's only).</summary>
+    public bool Has(Section s) => (int)s < Sections.Length;
+
     public int PaddedDimensions => HnswGraph.PaddedLength(Options.Dimensions);
 
     public int EntryId => (int)Entry;
@@ -61,22 +74,21 @@ internal sealed record FileHeader
     public long FileLength => Sections[^1].Offset + Sections[^1].Length;
 
     /// <summary>The lengths every section must have, given the counts (the upper section needs the levels: -1 here).</summary>
-    public static long[] ExpectedLengths(HnswOptions options, int nodeCount, long upperInts, int freeSlots) =>
+    public static long[] ExpectedLengths(HnswOptions options, int nodeCount, long upperInts) =>
     [
         (long)nodeCount * sizeof(ulong),
         nodeCount,
         (long)nodeCount * HnswGraph.PaddedLength(options.Dimensions) * sizeof(float),
         (long)nodeCount * HnswGraph.Layer0Stride(options.M) * sizeof(int),
         upperInts * sizeof(int),
-        (long)freeSlots * sizeof(int),
     ];
 
     /// <summary>Lays the sections out one after another from the end of the header, each 64-byte aligned.</summary>
     public static SectionInfo[] Layout(ReadOnlySpan<long> lengths, ReadOnlySpan<uint> crcs)
     {
-        var sections = new SectionInfo[SectionCount];
+        var sections = new SectionInfo[lengths.Length];
         long offset = Length;
-        for (int i = 0; i < SectionCount; i++)
+        for (int i = 0; i < sections.Length; i++)
         {
             sections[i] = new SectionInfo(offset, lengths[i], crcs[i]);
             offset = Align(offset + lengths[i]);
@@ -105,9 +117,9 @@ internal sealed record FileHeader
         BinaryPrimitives.WriteInt32LittleEndian(destination[52..], NodeCount);
         BinaryPrimitives.WriteInt32LittleEndian(destination[56..], LiveCount);
         BinaryPrimitives.WriteInt64LittleEndian(destination[60..], Entry);
-        BinaryPrimitives.WriteInt32LittleEndian(destination[68..], SectionCount);
+        BinaryPrimitives.WriteInt32LittleEndian(destination[68..], Sections.Length);
         BinaryPrimitives.WriteUInt64LittleEndian(destination[72..], LevelState);
-        for (int i = 0; i < SectionCount; i++)
+        for (int i = 0; i < Sections.Length; i++)
         {
             Span<byte> entry = destination[(SectionTableOffset + (i * SectionEntryLength))..];
             BinaryPrimitives.WriteInt64LittleEndian(entry, Sections[i].Offset);
@@ -152,9 +164,15 @@ internal sealed record FileHeader
             throw Invalid("the header checksum does not match: the header is corrupted");
         }
 
-        if (BinaryPrimitives.ReadUInt32LittleEndian(header[12..]) != Length || BinaryPrimitives.ReadInt32LittleEndian(header[68..]) != SectionCount)
+        int sectionCount = SectionCountOf(version);
+        if (BinaryPrimitives.ReadUInt32LittleEndian(header[12..]) != Length || BinaryPrimitives.ReadInt32LittleEndian(header[68..]) != sectionCount)
         {
-            throw Invalid("the header length or section count is not the one of format version 1");
+            throw Invalid($"the header length or section count is not the one of format version {version}");
+        }
+
+        if (header[(SectionTableOffset + (sectionCount * SectionEntryLength))..CrcOffset].ContainsAnyExcept((byte)0))
+        {
+            throw Invalid($"the section table has entries past the {sectionCount} sections of format version {version}");
         }
 
         int flags = BinaryPrimitives.ReadInt32LittleEndian(header[48..]);
@@ -203,10 +221,10 @@ internal sealed record FileHeader
             throw Invalid($"the entry point (node {entryId}, level {maxLevel}) is outside the graph of {nodeCount} nodes");
         }
 
-        var sections = new SectionInfo[SectionCount];
+        var sections = new SectionInfo[sectionCount];
         long expectedOffset = Length;
-        long[] lengths = ExpectedLengths(options, nodeCount, upperInts: -1, freeSlots: 0);
-        for (int i = 0; i < SectionCount; i++)
+        long[] lengths = ExpectedLengths(options, nodeCount, upperInts: -1);
+        for (int i = 0; i < sectionCount; i++)
         {
             ReadOnlySpan<byte> e = header[(SectionTableOffset + (i * SectionEntryLength))..];
             var s = new SectionInfo(
@@ -246,6 +264,7 @@ internal sealed record FileHeader
             Entry = entry,
             LevelState = BinaryPrimitives.ReadUInt64LittleEndian(header[72..]),
             Sections = sections,
+            Version = version,
         };
     }
 

@@ -82,7 +82,7 @@ internal static unsafe class IndexReader
 
             var graph = new HnswGraph(header.Options, store, n, header.Entry, header.LevelState, frozen: false);
             graph.RecountInDegrees();
-            return new LoadedGraph(header.Options, graph, LiveKeys(keys, flags, n), header.LiveCount, null);
+            return new LoadedGraph(header.Options, graph, KeyMap.Build(keys.AsSpan(0, n), flags.AsSpan(0, n)), header.LiveCount, null);
         }
         catch
         {
@@ -145,21 +145,6 @@ internal static unsafe class IndexReader
             mapping.Dispose();
             throw;
         }
-    }
-
-    /// <summary>The map from each live key to its node; two live nodes with one key mean a corrupted file.</summary>
-    public static Dictionary<ulong, int> LiveKeys(ulong[] keys, byte[] flags, int n)
-    {
-        var ids = new Dictionary<ulong, int>(n);
-        for (int id = 0; id < n; id++)
-        {
-            if ((flags[id] & NodeFlags.Deleted) == 0 && !ids.TryAdd(keys[id], id))
-            {
-                throw FileHeader.Invalid($"key {keys[id]} is stored live twice (nodes {ids[keys[id]]} and {id})");
-            }
-        }
-
-        return ids;
     }
 
     private static void CheckFlags(FileHeader header, byte[] flags)
@@ -227,9 +212,14 @@ internal static unsafe class IndexReader
         return upper;
     }
 
-    /// <summary>Checks the free-slot section and flags its slots free in <paramref name="flags"/>.</summary>
+    /// <summary>Checks a version-1 file's free-slot section and flags its slots free in <paramref name="flags"/>.</summary>
     private static void ReadFreeSlots(FileHeader header, byte[] flags, SectionReader reader)
     {
+        if (!header.Has(Section.FreeSlots))
+        {
+            return;
+        }
+
         SectionInfo section = header[Section.FreeSlots];
         int[] free = new int[section.Length / sizeof(int)];
         reader.Read(section, Section.FreeSlots, MemoryMarshal.AsBytes(free.AsSpan()));

@@ -25,14 +25,13 @@ internal static unsafe class IndexWriter
             upperInts += (long)graph.LevelOf(id) * HnswGraph.UpperStride(graph.M);
         }
 
-        int[] freeSlots = graph.FreeSlots();
-        long[] lengths = FileHeader.ExpectedLengths(options, n, upperInts, freeSlots.Length);
-        var crcs = new uint[FileHeader.SectionCount];
+        long[] lengths = FileHeader.ExpectedLengths(options, n, upperInts);
+        var crcs = new uint[lengths.Length];
         byte[] buffer = new byte[Math.Max(1 << 16, NodesPerChunk * Math.Max(segments.Layer0Stride, segments.VectorStride) * sizeof(int))];
-        for (int s = 0; s < FileHeader.SectionCount; s++)
+        for (int s = 0; s < crcs.Length; s++)
         {
             uint crc = Crc32C.Initial;
-            Emit((Section)s, graph, segments, n, freeSlots, buffer, chunk => crc = Crc32C.Append(crc, chunk));
+            Emit((Section)s, graph, segments, n, buffer, chunk => crc = Crc32C.Append(crc, chunk));
             crcs[s] = Crc32C.Finish(crc);
             cancellationToken.ThrowIfCancellationRequested();
         }
@@ -51,12 +50,12 @@ internal static unsafe class IndexWriter
         stream.Write(headerBytes);
         ReadOnlySpan<byte> zeros = stackalloc byte[FileHeader.Alignment];
         long written = FileHeader.Length;
-        for (int s = 0; s < FileHeader.SectionCount; s++)
+        for (int s = 0; s < crcs.Length; s++)
         {
             SectionInfo section = header.Sections[s];
             stream.Write(zeros[..(int)(section.Offset - written)]);
             written = section.Offset;
-            Emit((Section)s, graph, segments, n, freeSlots, buffer, chunk =>
+            Emit((Section)s, graph, segments, n, buffer, chunk =>
             {
                 stream.Write(chunk);
                 written += chunk.Length;
@@ -69,14 +68,8 @@ internal static unsafe class IndexWriter
     }
 
     /// <summary>Produces a section's bytes in chunks, exactly as they are stored in the file.</summary>
-    private static void Emit(Section section, HnswGraph graph, NodeSegments segments, int n, int[] freeSlots, byte[] buffer, ChunkSink sink)
+    private static void Emit(Section section, HnswGraph graph, NodeSegments segments, int n, byte[] buffer, ChunkSink sink)
     {
-        if (section == Section.FreeSlots)
-        {
-            sink(MemoryMarshal.AsBytes(freeSlots.AsSpan()));
-            return;
-        }
-
         int perSegment = 1 << segments.Shift;
         for (int first = 0; first < n; first += Math.Min(perSegment, NodesPerChunk))
         {
@@ -89,7 +82,8 @@ internal static unsafe class IndexWriter
                     sink(MemoryMarshal.AsBytes(segments.Keys[seg].AsSpan(slot, count)));
                     break;
                 case Section.Flags:
-                    // The free bit is runtime state: the free-slot section says which slots are free.
+                    // The free bit is runtime state: a slot a compaction freed and did not release yet (only a file of
+                    // version 1 can leave one) is stored as what it is, a deleted level-0 node that nothing links to.
                     Span<byte> flags = buffer.AsSpan(0, count);
                     segments.FlagSegments[seg].AsSpan(slot, count).CopyTo(flags);
                     foreach (ref byte f in flags)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 
 namespace VectorIndex.Storage;
@@ -26,11 +27,20 @@ internal sealed unsafe class NodeSegments(
 
     /// <summary>The node's vector: <see cref="VectorStride"/> floats, 64-byte aligned, zero-padded past the dimensions.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public float* Vector(int id) => (float*)Vectors[id >> Shift] + ((nint)(id & Mask) * VectorStride);
+    public float* Vector(int id)
+    {
+        // The kernels read VectorStride floats from here unchecked: the id must have storage in this snapshot.
+        Debug.Assert((uint)id < (uint)Capacity, "a node id within this snapshot's storage");
+        return (float*)Vectors[id >> Shift] + ((nint)(id & Mask) * VectorStride);
+    }
 
     /// <summary>The node's layer-0 link record (see <c>Graph/LinkRecord</c>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int* Layer0Record(int id) => (int*)Layer0[id >> Shift] + ((nint)(id & Mask) * Layer0Stride);
+    public int* Layer0Record(int id)
+    {
+        Debug.Assert((uint)id < (uint)Capacity, "a node id within this snapshot's storage");
+        return (int*)Layer0[id >> Shift] + ((nint)(id & Mask) * Layer0Stride);
+    }
 
     public ref ulong Key(int id) => ref Keys[id >> Shift][id & Mask];
 

@@ -6,258 +6,50 @@ using VectorIndex.Storage;
 namespace VectorIndex.Graph;
 
 /// <summary>
-/// Compaction: the repair that makes deleted nodes (removed or replaced) leave the graph, and the reuse of their slots.
-/// <list type="number">
-/// <item><see cref="RepairAroundDeleted"/>: every live list that links to a deleted node is rebuilt from its live
-/// neighbours and the live neighbours of its deleted ones, selected with the index's selection (the paper's
-/// heuristic by default) down to capacity; a deleted entry point is replaced by a live node of the top level.
-/// Afterwards no live list links to a deleted node, so no search that starts later can reach one.</item>
-/// <item><see cref="WaitForReaders"/>: searches that started before the repair may still hold deleted ids; the
-/// slots are not touched until every such search (every scratch rented before) has returned.</item>
-/// <item><see cref="Free"/>: the slots are cleared and flagged free.</item>
-/// <item><see cref="MoveTailIntoHoles"/> and <see cref="ReleaseTail"/>: the nodes above the live count move into the
-/// free slots below it, and the node count and storage shrink to the live nodes, so memory (and a saved file) is what a
-/// fresh build of the live vectors takes.</item>
-/// </list>
-/// The caller keeps writers out for the whole of it (the index's write gate); searches go on.
+/// Compaction, part 1: the repair that makes deleted nodes (removed or replaced) leave the graph.
+/// <see cref="RepairAroundDeleted"/> rebuilds every live list that links to a deleted node from its live neighbours and
+/// the live neighbours of its deleted ones, selected with the index's selection (the paper's heuristic by default) down
+/// to capacity, in rounds that give the same graph on every run; a deleted entry point is replaced by a live node of
+/// the top level; then no live list links to a deleted node, so no search that starts later can reach one, and
+/// <see cref="ReconnectUnreachable()"/> links any live node left without a path from the entry point.
+/// Part 2, the reuse of the slots, is HnswGraph.Relocate.cs. The caller keeps writers out for the whole of it (the
+/// index's write gate); searches go on.
 /// </summary>
 internal sealed unsafe partial class HnswGraph
 {
-    /// <summary>Whether the slot is free (its node was deleted and unlinked).</summary>
-    public bool IsFree(int id) => (Volatile.Read(ref Segments.Flags(id)) & NodeFlags.Free) != 0;
-
-    /// <summary>How many slots are free (see <see cref="FreeSlots"/>).</summary>
-    public int FreeCount => FreeSlots().Length;
-
-    /// <summary>
-    /// The free slots, lowest first, read from the flags. Between a compaction's <see cref="Free"/> and its
-    /// <see cref="ReleaseTail"/> only; otherwise none, unless a file listed some (files written before compactions
-    /// shrank), which the next compaction closes.
-    /// </summary>
-    public int[] FreeSlots()
-    {
-        var slots = new List<int>();
-        int n = NodeCount;
-        for (int id = 0; id < n; id++)
-        {
-            if (IsFree(id))
-            {
-                slots.Add(id);
-            }
-        }
-
-        return [.. slots];
-    }
-
     /// <summary>The nodes that are deleted but still in the graph: what the next compaction unlinks.</summary>
     public List<int> DeletedNodes()
     {
-        var dead = new List<int>();
+        var deleted = new List<int>();
         int n = NodeCount;
         NodeSegments s = Segments;
         for (int id = 0; id < n; id++)
         {
             if ((s.Flags(id) & (NodeFlags.Deleted | NodeFlags.Free)) == NodeFlags.Deleted)
             {
-                dead.Add(id);
+                deleted.Add(id);
             }
         }
 
-        return dead;
+        return deleted;
     }
 
     /// <summary>
-    /// Rebuilds every live list that links to a node in <paramref name="dead"/> (on all layers, in parallel) and moves
+    /// Rebuilds every live list that links to a node in <paramref name="deleted"/> (on all layers, in parallel) and moves
     /// the entry point off a deleted node. Writers must be kept out by the caller.
     /// </summary>
-    public void RepairAroundDeleted(IReadOnlyList<int> dead, int maxDegreeOfParallelism)
-    {
-        if (UsesL2)
-        {
-            RepairAroundDeleted<L2SquaredDistance>(dead, maxDegreeOfParallelism);
-        }
-        else
-        {
-            RepairAroundDeleted<InnerProductDistance>(dead, maxDegreeOfParallelism);
-        }
-    }
-
-    /// <summary>
-    /// Waits until every scratch rented before this call has been returned: after it, no search or insert that could
-    /// have seen the graph before the last repair is still running.
-    /// </summary>
-    public void WaitForReaders() => _scratch.WaitForEarlierRentals();
-
-    /// <summary>Clears the slots of unlinked deleted nodes and flags them free. Call after <see cref="WaitForReaders"/>.</summary>
-    public void Free(IReadOnlyList<int> dead)
-    {
-        NodeSegments s = Segments;
-        foreach (int id in dead)
-        {
-            ClearSlot(s, id, NodeFlags.Deleted | NodeFlags.Free);
-        }
-    }
-
-    /// <summary>Empties a slot no reader can reach any more: no links, no upper lists, no in-links, the given flags.</summary>
-    private static void ClearSlot(NodeSegments s, int id, byte flags)
-    {
-        ref int record = ref *s.Layer0Record(id);
-        LinkRecord.Lock(ref record);
-        LinkRecord.Replace(ref record, []);
-        LinkRecord.Unlock(ref record);
-        s.Upper(id) = null;
-        s.InDegree(id) = 0;
-        Volatile.Write(ref s.Flags(id), flags);
-    }
-
-    /// <summary>
-    /// Moves the nodes above the live count into the free slots below it, so the live nodes fill 0..live-1 and
-    /// <see cref="ReleaseTail"/> can give the rest back. Each moved node is copied whole into its hole, hidden; every
-    /// list that links to it (and the entry point) is redirected to the copy; then the original is hidden before the
-    /// copy shows (<c>WriteResults</c> re-checks both; a search that read them on either side of the switch is handled
-    /// by the index as a handover). Call after <see cref="Free"/>, with writers kept out.
-    /// </summary>
-    /// <returns>The slots that received a node: its key now lives there.</returns>
-    public int[] MoveTailIntoHoles()
-    {
-        int n = NodeCount;
-        int[] free = FreeSlots();
-        int live = n - free.Length;
-        int holes = 0;
-        while (holes < free.Length && free[holes] < live)
-        {
-            holes++;
-        }
-
-        if (holes == 0)
-        {
-            return [];
-        }
-
-        NodeSegments s = Segments;
-        int[] to = free[..holes];
-        var movedTo = new int[n - live];
-        var links = new int[M0];
-        for (int src = live, i = 0; src < n; src++)
-        {
-            movedTo[src - live] = -1;
-            if (IsFree(src))
-            {
-                continue;
-            }
-
-            int dst = to[i++];
-            movedTo[src - live] = dst;
-            new Span<float>(s.Vector(src), PaddedDimensions).CopyTo(new Span<float>(s.Vector(dst), PaddedDimensions));
-            s.Key(dst) = s.Key(src);
-            s.Upper(dst) = s.Upper(src); // shared until the original's slot is cleared: the same node's lists
-            s.InDegree(dst) = s.InDegree(src); // every link to the original becomes one to the copy
-            ref int record = ref *s.Layer0Record(dst);
-            int count = ReadLinks(s, src, 0, links);
-            LinkRecord.Lock(ref record);
-            LinkRecord.Replace(ref record, links.AsSpan(0, count));
-            LinkRecord.Unlock(ref record);
-            Volatile.Write(ref s.Flags(dst), (byte)(LevelOf(src) | NodeFlags.Deleted));
-        }
-
-        for (int id = 0; id < live; id++)
-        {
-            for (int level = 0; level <= LevelOf(id); level++)
-            {
-                Redirect(s, id, level, live, movedTo, links);
-            }
-        }
-
-        lock (_entryLock)
-        {
-            if (_entry >= 0 && (int)_entry >= live)
-            {
-                Volatile.Write(ref _entry, Pack(movedTo[(int)_entry - live], MaxLevel));
-            }
-        }
-
-        for (int src = live; src < n; src++)
-        {
-            if (movedTo[src - live] >= 0)
-            {
-                // The original becomes a free slot (searches that still hold it read its upper lists through the
-                // array it shares with the copy, never its level).
-                Volatile.Write(ref s.Flags(src), NodeFlags.Deleted | NodeFlags.Free);
-                SetDeleted(movedTo[src - live], false);
-            }
-        }
-
-        return to;
-    }
-
-    /// <summary>
-    /// After <see cref="MoveTailIntoHoles"/> (and the key map's update to the new slots): lowers the node count to the
-    /// live nodes and releases the storage above them, each step once no reader can still see the state before it
-    /// (one that holds the old count may still read the moved originals; one that holds the old segment snapshot may
-    /// still read the dropped segments). Writers must be kept out.
-    /// </summary>
-    public void ReleaseTail()
-    {
-        // The moves left every free slot above the live nodes.
-        int n = NodeCount, live = n;
-        while (live > 0 && IsFree(live - 1))
-        {
-            live--;
-        }
-
-        if (live == n)
-        {
-            return;
-        }
-
-        Volatile.Write(ref _nodeCount, live);
-
-        WaitForReaders();
-        NodeSegments s = Segments;
-        int keptCapacity = (int)Math.Min(n, ((long)live + s.Mask) >> s.Shift << s.Shift);
-        for (int id = live; id < keptCapacity; id++)
-        {
-            ClearSlot(s, id, 0);
-            s.Key(id) = 0;
-        }
-
-        nint[] released = _store.Shrink(live);
-        WaitForReaders();
-        _store.Release(released);
-    }
-
-    /// <summary>Rewrites the node's list on <paramref name="level"/> if it links to a node <see cref="MoveTailIntoHoles"/> moved.</summary>
-    private void Redirect(NodeSegments segments, int id, int level, int live, int[] movedTo, int[] links)
-    {
-        ref int record = ref Record(segments, id, level);
-        LinkRecord.Lock(ref record);
-        try
-        {
-            ReadOnlySpan<int> current = LinkRecord.Locked(ref record, level == 0 ? M0 : M);
-            if (!current.ContainsAnyInRange(live, int.MaxValue))
-            {
-                return;
-            }
-
-            for (int i = 0; i < current.Length; i++)
-            {
-                links[i] = current[i] < live ? current[i] : movedTo[current[i] - live];
-            }
-
-            LinkRecord.Replace(ref record, links.AsSpan(0, current.Length));
-        }
-        finally
-        {
-            LinkRecord.Unlock(ref record);
-        }
-    }
+    /// <returns>False when cancelled between two rounds: the graph is whole, and the deleted nodes still in it.</returns>
+    public bool RepairAroundDeleted(IReadOnlyList<int> deleted, int maxDegreeOfParallelism, CancellationToken cancellationToken = default) =>
+        UsesL2
+            ? RepairAroundDeleted<L2SquaredDistance>(deleted, maxDegreeOfParallelism, cancellationToken)
+            : RepairAroundDeleted<InnerProductDistance>(deleted, maxDegreeOfParallelism, cancellationToken);
 
     /// <summary>
     /// Makes every live node reachable on layer 0 from the entry point again: a breadth-first pass marks what is
     /// reachable; each live node left over is linked from its nearest reachable node (found by a walk from the entry
     /// point, which only meets reachable nodes) and in turn marks what it reaches.
     /// </summary>
-    private void ReconnectUnreachable<TDistance>(NodeSegments segments, bool[] isDead)
+    private void ReconnectUnreachable<TDistance>(NodeSegments segments, bool[] isDeleted)
         where TDistance : struct, IDistance
     {
         int entry = EntryPoint;
@@ -266,7 +58,7 @@ internal sealed unsafe partial class HnswGraph
             return;
         }
 
-        int n = isDead.Length;
+        int n = isDeleted.Length;
         var reached = new bool[n];
         var pending = new Stack<int>();
         SearchScratch scratch = RentScratch();
@@ -275,15 +67,15 @@ internal sealed unsafe partial class HnswGraph
             MarkReachable(segments, entry, reached, pending, scratch.Links);
             for (int id = 0; id < n; id++)
             {
-                if (reached[id] || isDead[id] || IsFree(id))
+                if (reached[id] || isDeleted[id] || IsFree(id))
                 {
                     continue;
                 }
 
                 float* q = segments.Vector(id);
-                Seed(scratch, n, [new Candidate(Distance<TDistance>(q, segments.Vector(entry)), entry)], default(AnyNode), segments, M0);
+                StartLayerSearch(scratch, n, [new Candidate(Distance<TDistance>(q, segments.Vector(entry)), entry)], default(AnyNode), segments, M0);
                 scratch.Visited.TryVisit(id);
-                SearchLayer<TDistance, AnyNode>(segments, q, 0, M0, default, scratch);
+                SearchLayer<TDistance, AnyNode, PlainWalk>(segments, q, 0, M0, default, scratch);
                 // Nearest first, link from each found node until one keeps the link (a full list may prune it away).
                 ReadOnlySpan<Candidate> byDistance = scratch.Results.DrainAllNearestFirst(ref scratch.Insert.Candidates);
                 for (int i = 0; i < byDistance.Length; i++)
@@ -343,17 +135,17 @@ internal sealed unsafe partial class HnswGraph
         }
     }
 
-    private void RepairAroundDeleted<TDistance>(IReadOnlyList<int> dead, int maxDegreeOfParallelism)
+    private bool RepairAroundDeleted<TDistance>(IReadOnlyList<int> deleted, int maxDegreeOfParallelism, CancellationToken cancellationToken)
         where TDistance : struct, IDistance
     {
         int n = NodeCount;
-        var isDead = new bool[n];
-        foreach (int id in dead)
+        var isDeleted = new bool[n];
+        foreach (int id in deleted)
         {
-            isDead[id] = true;
+            isDeleted[id] = true;
         }
 
-        MoveEntryOffDeleted(isDead);
+        MoveEntryOffDeleted(isDeleted);
         NodeSegments segments = Segments;
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism <= 0 ? Environment.ProcessorCount : maxDegreeOfParallelism };
         var repair = new RepairRound(M0);
@@ -362,7 +154,7 @@ internal sealed unsafe partial class HnswGraph
             var onLevel = new List<int>();
             for (int id = 0; id < n; id++)
             {
-                if (!isDead[id] && !IsFree(id) && LevelOf(id) >= level)
+                if (!isDeleted[id] && !IsFree(id) && LevelOf(id) >= level)
                 {
                     onLevel.Add(id);
                 }
@@ -370,33 +162,44 @@ internal sealed unsafe partial class HnswGraph
 
             for (int first = 0; first < onLevel.Count; first += RepairRound.Size)
             {
-                repair.Run<TDistance>(this, segments, onLevel, first, level, isDead, parallel);
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    // Between two rounds the graph is whole: the lists rebuilt so far no longer link to deleted nodes,
+                    // the others still do, and deleted nodes still route. They stay deleted and pending; the in-degrees
+                    // are recounted with their lists, and every node is made reachable again.
+                    RecountInDegrees();
+                    ReconnectUnreachable<TDistance>(segments, new bool[n]);
+                    return false;
+                }
+
+                repair.Run<TDistance>(this, segments, onLevel, first, level, isDeleted, parallel);
             }
         }
 
         // The orphan guard of AddLink counts layer-0 in-links: recount them from the repaired lists, without the
         // deleted nodes' lists, which are about to be cleared.
-        RecountInDegrees(isDead);
+        RecountInDegrees(isDeleted);
 
         // Rebuilt lists can leave a few live nodes, or small groups of them, with no path from the entry point.
-        ReconnectUnreachable<TDistance>(segments, isDead);
+        ReconnectUnreachable<TDistance>(segments, isDeleted);
+        return true;
     }
 
     /// <summary>A live node of the highest level becomes the entry point when the current one is deleted; none when nothing lives.</summary>
-    private void MoveEntryOffDeleted(bool[] isDead)
+    private void MoveEntryOffDeleted(bool[] isDeleted)
     {
         lock (_entryLock)
         {
             int ep = (int)_entry;
-            if (_entry < 0 || !isDead[ep])
+            if (_entry < 0 || !isDeleted[ep])
             {
                 return;
             }
 
             int best = -1, bestLevel = -1;
-            for (int id = 0; id < isDead.Length; id++)
+            for (int id = 0; id < isDeleted.Length; id++)
             {
-                if (!isDead[id] && !IsFree(id) && LevelOf(id) > bestLevel)
+                if (!isDeleted[id] && !IsFree(id) && LevelOf(id) > bestLevel)
                 {
                     best = id;
                     bestLevel = LevelOf(id);
@@ -415,7 +218,7 @@ internal sealed unsafe partial class HnswGraph
     /// 0.02-0.03 below a fresh build; through all neighbours it matches the fresh build, at up to M0 x M0 distances per
     /// rebuilt list. Only reads the graph.
     /// </summary>
-    private int RebuildList<TDistance>(NodeSegments segments, int id, int level, bool[] isDead, SearchScratch scratch, Span<int> rebuilt)
+    private int RebuildList<TDistance>(NodeSegments segments, int id, int level, bool[] isDeleted, SearchScratch scratch, Span<int> rebuilt)
         where TDistance : struct, IDistance
     {
         int capacity = level == 0 ? M0 : M;
@@ -423,7 +226,7 @@ internal sealed unsafe partial class HnswGraph
         bool touched = false;
         foreach (int e in current)
         {
-            touched |= isDead[e];
+            touched |= isDeleted[e];
         }
 
         if (!touched)
@@ -433,7 +236,7 @@ internal sealed unsafe partial class HnswGraph
 
         SelectionBuffers buffers = scratch.Prune;
         VisitedSet seen = scratch.Visited;
-        seen.Reset(isDead.Length);
+        seen.Reset(isDeleted.Length);
         seen.TryVisit(id);
         float* self = segments.Vector(id);
         int count = 0;
@@ -444,7 +247,7 @@ internal sealed unsafe partial class HnswGraph
                 continue;
             }
 
-            if (!isDead[e])
+            if (!isDeleted[e])
             {
                 SelectionBuffers.Ensure(ref buffers.Candidates, count + 1)[count++] = new Candidate(Distance<TDistance>(self, segments.Vector(e)), e);
             }
@@ -452,7 +255,7 @@ internal sealed unsafe partial class HnswGraph
             int bridged = ReadLinks(segments, e, level, scratch.BridgeLinks);
             foreach (int f in scratch.BridgeLinks.AsSpan(0, bridged))
             {
-                if (!isDead[f] && !IsFree(f) && seen.TryVisit(f))
+                if (!isDeleted[f] && !IsFree(f) && seen.TryVisit(f))
                 {
                     SelectionBuffers.Ensure(ref buffers.Candidates, count + 1)[count++] = new Candidate(Distance<TDistance>(self, segments.Vector(f)), f);
                 }
@@ -492,14 +295,14 @@ internal sealed unsafe partial class HnswGraph
         private readonly List<long> _reverse = [];
         private readonly List<int> _receivers = [];
 
-        public void Run<TDistance>(HnswGraph graph, NodeSegments segments, List<int> ids, int first, int level, bool[] isDead, ParallelOptions parallel)
+        public void Run<TDistance>(HnswGraph graph, NodeSegments segments, List<int> ids, int first, int level, bool[] isDeleted, ParallelOptions parallel)
             where TDistance : struct, IDistance
         {
             int count = Math.Min(Size, ids.Count - first);
             int capacity = level == 0 ? graph.M0 : graph.M;
             Parallel.For(0, count, parallel, graph.RentScratch, (i, _, scratch) =>
             {
-                _counts[i] = graph.RebuildList<TDistance>(segments, ids[first + i], level, isDead, scratch, _lists.AsSpan(i * capacity, capacity));
+                _counts[i] = graph.RebuildList<TDistance>(segments, ids[first + i], level, isDeleted, scratch, _lists.AsSpan(i * capacity, capacity));
                 return scratch;
             }, graph.ReturnScratch);
 
