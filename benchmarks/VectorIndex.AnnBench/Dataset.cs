@@ -12,6 +12,23 @@ internal sealed partial record Dataset(string Name, int Dimensions, float[] Base
 
     public ReadOnlySpan<float> Query(int i) => Queries.AsSpan(i * Dimensions, Dimensions);
 
+    /// <summary>True when every base and query vector has length 1 within <paramref name="tolerance"/>.</summary>
+    public bool AllUnitLength(double tolerance = 1e-4)
+    {
+        foreach (float[] set in new[] { Base, Queries })
+        {
+            for (int i = 0; i < set.Length; i += Dimensions)
+            {
+                if (Math.Abs(System.Numerics.Tensors.TensorPrimitives.Norm(set.AsSpan(i, Dimensions)) - 1) > tolerance)
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>fashion-mnist-784-euclidean from Debian's dataset-fashion-mnist: 60,000 train as base, 10,000 test as queries.</summary>
     public static Dataset FashionMnist(string folder = "/usr/share/datasets/fashion-mnist")
     {

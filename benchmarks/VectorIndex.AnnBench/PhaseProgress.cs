@@ -20,6 +20,7 @@ internal sealed class PhaseProgress : IProgress<int>
     private readonly TextWriter _writer;
     private readonly bool _inPlace;
     private readonly TimeProvider _time;
+    private readonly bool _showRate;
     private readonly long _start;
     private readonly Lock _lock = new();
     private long _lastWrite;
@@ -32,8 +33,10 @@ internal sealed class PhaseProgress : IProgress<int>
     /// <param name="writer">Standard error when null, in place unless it is redirected.</param>
     /// <param name="inPlace">Overrides the terminal check (tests).</param>
     /// <param name="time">The clock (tests); the system's when null.</param>
-    public PhaseProgress(string phase, long total, string unit, TextWriter? writer = null, bool? inPlace = null, TimeProvider? time = null)
+    /// <param name="showRate">Also print units per second so far, e.g. ", 95.2/s" (embedding, where the rate is the news).</param>
+    public PhaseProgress(string phase, long total, string unit, TextWriter? writer = null, bool? inPlace = null, TimeProvider? time = null, bool showRate = false)
     {
+        _showRate = showRate;
         _phase = phase;
         _total = total;
         _unit = unit;
@@ -84,9 +87,15 @@ internal sealed class PhaseProgress : IProgress<int>
         }
     }
 
-    private string Format(long done, TimeSpan elapsed, string secondsFormat) => string.Create(
-        CultureInfo.InvariantCulture,
-        $"  {_phase}: {done:N0} of {_total:N0} {_unit}, {elapsed.TotalSeconds.ToString(secondsFormat, CultureInfo.InvariantCulture)} s");
+    private string Format(long done, TimeSpan elapsed, string secondsFormat)
+    {
+        string line = string.Create(
+            CultureInfo.InvariantCulture,
+            $"  {_phase}: {done:N0} of {_total:N0} {_unit}, {elapsed.TotalSeconds.ToString(secondsFormat, CultureInfo.InvariantCulture)} s");
+        return _showRate && elapsed > TimeSpan.Zero
+            ? string.Create(CultureInfo.InvariantCulture, $"{line}, {done / elapsed.TotalSeconds:F1}/s")
+            : line;
+    }
 
     private void Write(string line, bool endLine)
     {

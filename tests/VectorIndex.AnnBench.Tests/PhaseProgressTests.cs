@@ -72,6 +72,23 @@ public sealed class PhaseProgressTests
         Lines().Should().Equal("  sweep ef 10: 40,000 of 40,000 searches, 0.0 s");
     }
 
+    [Fact]
+    public void With_the_rate_it_adds_units_per_second_so_far()
+    {
+        var progress = new PhaseProgress("embedding", 1_000, "texts", _log, inPlace: false, _clock, showRate: true);
+
+        _clock.Advance(TimeSpan.FromSeconds(4));
+        progress.Report(300);
+        _clock.Advance(TimeSpan.FromSeconds(4));
+        progress.Report(1_000);
+        progress.Done();
+
+        Lines().Should().Equal(
+            "  embedding: 300 of 1,000 texts, 4 s, 75.0/s",
+            "  embedding: 1,000 of 1,000 texts, 8 s, 125.0/s",
+            "  embedding: 1,000 of 1,000 texts, 8.0 s, 125.0/s");
+    }
+
     private string[] Lines() => _log.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
 
     /// <summary>A clock the test moves by hand.</summary>
