@@ -179,16 +179,7 @@ public sealed class BruteForceIndex : IDisposable
         try
         {
             ThrowIfDisposed();
-            BinaryHeap<FurthestFirst> heap = scratch.Heap;
-            heap.Clear();
-            if (Metric == Metric.L2Squared)
-            {
-                Scan<L2SquaredDistance>(scratch.Query, options is { Filters: true } ? options : null, heap, destination.Length, float.PositiveInfinity);
-            }
-            else
-            {
-                Scan<InnerProductDistance>(scratch.Query, options is { Filters: true } ? options : null, heap, destination.Length, float.PositiveInfinity);
-            }
+            BinaryHeap<FurthestFirst> heap = Scan(scratch, options, destination.Length, float.PositiveInfinity);
 
             int found = heap.DrainNearestFirst(destination);
             for (int i = 0; i < found; i++)
@@ -225,17 +216,7 @@ public sealed class BruteForceIndex : IDisposable
         try
         {
             ThrowIfDisposed();
-            BinaryHeap<FurthestFirst> heap = scratch.Heap;
-            heap.Clear();
-            SearchOptions? filter = options is { Filters: true } ? options : null;
-            if (Metric == Metric.L2Squared)
-            {
-                Scan<L2SquaredDistance>(scratch.Query, filter, heap, int.MaxValue, radius);
-            }
-            else
-            {
-                Scan<InnerProductDistance>(scratch.Query, filter, heap, int.MaxValue, radius);
-            }
+            BinaryHeap<FurthestFirst> heap = Scan(scratch, options, int.MaxValue, radius);
 
             var results = new SearchResult[heap.Count];
             heap.DrainNearestFirst(results);
@@ -317,6 +298,24 @@ public sealed class BruteForceIndex : IDisposable
         {
             _lock.ExitWriteLock();
         }
+    }
+
+    /// <summary>The scratch's heap, holding the <paramref name="k"/> nearest rows within <paramref name="radius"/> that the options accept (ids are rows).</summary>
+    private BinaryHeap<FurthestFirst> Scan(Scratch scratch, SearchOptions? options, int k, float radius)
+    {
+        BinaryHeap<FurthestFirst> heap = scratch.Heap;
+        heap.Clear();
+        SearchOptions? filter = options is { Filters: true } ? options : null;
+        if (Metric == Metric.L2Squared)
+        {
+            Scan<L2SquaredDistance>(scratch.Query, filter, heap, k, radius);
+        }
+        else
+        {
+            Scan<InnerProductDistance>(scratch.Query, filter, heap, k, radius);
+        }
+
+        return heap;
     }
 
     /// <summary>The <paramref name="k"/> nearest rows within <paramref name="radius"/> into <paramref name="heap"/>, by row.</summary>

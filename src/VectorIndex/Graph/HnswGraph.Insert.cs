@@ -61,12 +61,7 @@ internal sealed unsafe partial class HnswGraph
         int limit = segments.Capacity;
         float* q = segments.Vector(id);
         int top = (int)(entry >> 32);
-        int ep = (int)entry;
-        var nearest = new Candidate(Distance<TDistance>(q, segments.Vector(ep)), ep);
-        for (int lc = top; lc > level; lc--)
-        {
-            nearest = GreedyClosest<TDistance>(segments, q, nearest, lc, limit, scratch.Links);
-        }
+        Candidate nearest = Descend<TDistance>(segments, q, entry, level, limit, scratch.Links);
 
         SelectionBuffers buffers = scratch.Insert;
         buffers.EnsureAll(EfConstruction);

@@ -35,12 +35,7 @@ internal sealed unsafe partial class HnswGraph
         int k = destination.Length;
         fixed (float* q = scratch.Query)
         {
-            int ep = (int)entry;
-            var nearest = new Candidate(Distance<TDistance>(q, segments.Vector(ep)), ep);
-            for (int level = (int)(entry >> 32); level > 0; level--)
-            {
-                nearest = GreedyClosest<TDistance>(segments, q, nearest, level, limit, scratch.Links);
-            }
+            Candidate nearest = Descend<TDistance>(segments, q, entry, 0, limit, scratch.Links);
 
             StartLayerSearch(scratch, limit, [nearest], filter, segments, ef);
             if (bridgeRejected)
@@ -80,12 +75,7 @@ internal sealed unsafe partial class HnswGraph
         int found = 0;
         fixed (float* q = scratch.Query)
         {
-            int ep = (int)entry;
-            var nearest = new Candidate(Distance<TDistance>(q, segments.Vector(ep)), ep);
-            for (int level = (int)(entry >> 32); level > 0; level--)
-            {
-                nearest = GreedyClosest<TDistance>(segments, q, nearest, level, limit, scratch.Links);
-            }
+            Candidate nearest = Descend<TDistance>(segments, q, entry, 0, limit, scratch.Links);
 
             StartLayerSearch(scratch, limit, [nearest], filter, segments, ef);
             if (nearest.Distance <= radius && filter.Accept(segments, nearest.Id))
@@ -389,6 +379,23 @@ internal sealed unsafe partial class HnswGraph
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The greedy descent of K-NN-SEARCH and INSERT: from the packed <paramref name="entry"/> point down to layer
+    /// <paramref name="level"/> (exclusive of the layers at and below it), SEARCH-LAYER with ef = 1 on each layer above.
+    /// </summary>
+    private Candidate Descend<TDistance>(NodeSegments segments, float* q, long entry, int level, int limit, int[] links)
+        where TDistance : struct, IDistance
+    {
+        int ep = (int)entry;
+        var nearest = new Candidate(Distance<TDistance>(q, segments.Vector(ep)), ep);
+        for (int lc = (int)(entry >> 32); lc > level; lc--)
+        {
+            nearest = GreedyClosest<TDistance>(segments, q, nearest, lc, limit, links);
+        }
+
+        return nearest;
     }
 
     /// <summary>SEARCH-LAYER with ef = 1 on an upper layer, as a plain greedy walk: move to a nearer neighbour until none is.</summary>
