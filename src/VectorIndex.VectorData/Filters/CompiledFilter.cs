@@ -10,6 +10,8 @@ internal sealed record IndexTerm(string StorageName, IReadOnlyList<object?> Valu
 /// <summary>A filter compiled once per query: a predicate over rows, and the index lookups that narrow the candidates.</summary>
 internal sealed class CompiledFilter(Func<Row, bool> predicate, IReadOnlyList<IndexTerm> terms, bool coveredByTerms)
 {
+    private static readonly IReadOnlySet<ulong> NoIds = new HashSet<ulong>();
+
     public Func<Row, bool> Predicate { get; } = predicate;
 
     public IReadOnlyList<IndexTerm> Terms { get; } = terms;
@@ -26,10 +28,18 @@ internal sealed class CompiledFilter(Func<Row, bool> predicate, IReadOnlyList<In
 
     /// <summary>
     /// The ids the index terms allow (intersection over terms, union over each term's values), or null when there are
-    /// no usable terms. Call under the collection's read lock: the result is a private set.
+    /// no usable terms. Read-only, and valid only while the caller holds the collection's read lock: for the common
+    /// single lookup (<c>r.Section == "x"</c>) it is the inverted index's own set, not a copy (copying 50,000 ids per
+    /// query made a 50% filter three times slower than the same search with the set built once).
     /// </summary>
-    public HashSet<ulong>? AllowedIds(CollectionState state)
+    public IReadOnlySet<ulong>? AllowedIds(CollectionState state)
     {
+        IndexTerm[] usable = [.. Terms.Where(t => state.Inverted(t.StorageName) is not null)];
+        if (usable is [{ Values: [var only] } single])
+        {
+            return state.Inverted(single.StorageName)!.Lookup(only) as IReadOnlySet<ulong> ?? NoIds;
+        }
+
         HashSet<ulong>? allowed = null;
         foreach (var term in Terms)
         {
