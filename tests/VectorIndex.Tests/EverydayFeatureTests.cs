@@ -224,14 +224,26 @@ public sealed class EverydayFeatureTests : IClassFixture<EverydayFeatureTests.Bu
         ulong[] keys = TestData.Keys(12_000);
         using var index = new HnswIndex(new HnswOptions { Dimensions = D, M = 8, EfConstruction = 40 });
         index.AddRange(keys, data);
-        ulong[] gone = [.. keys.Where((_, i) => i % 13 == 0)];
+        // The entry point's key among them: a cancelled repair must leave the graph's top where a search starts.
+        ulong entryKey = index.Graph.KeyOf(index.Graph.EntryPoint);
+        ulong[] gone = [.. keys.Where((key, i) => i % 13 == 0 || key == entryKey).Distinct()];
         foreach (ulong key in gone)
         {
-            index.Remove(key); // 924 of 12,000: below a tenth of those left, so nothing compacts by itself
+            index.Remove(key); // about 924 of 12,000: below a tenth of those left, so nothing compacts by itself
         }
 
         int pending = index.PendingRemovals;
         pending.Should().Be(gone.Length);
+
+        // Cancelled at its first round, deterministically (the graph's own call; this test is the only writer).
+        using (var cancelled = new CancellationTokenSource())
+        {
+            cancelled.Cancel();
+            index.Graph.RepairAroundDeleted(index.Graph.DeletedNodes(), -1, cancelled.Token).Should().BeFalse();
+            AssertWhole(index, data, keys, gone);
+            index.PendingRemovals.Should().Be(pending);
+        }
+
         using (var cancelled = new CancellationTokenSource())
         {
             cancelled.Cancel();

@@ -145,7 +145,6 @@ internal sealed unsafe partial class HnswGraph
             isDeleted[id] = true;
         }
 
-        MoveEntryOffDeleted(isDeleted);
         NodeSegments segments = Segments;
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism <= 0 ? Environment.ProcessorCount : maxDegreeOfParallelism };
         var repair = new RepairRound(M0);
@@ -175,6 +174,10 @@ internal sealed unsafe partial class HnswGraph
                 repair.Run<TDistance>(this, segments, onLevel, first, level, isDeleted, parallel);
             }
         }
+
+        // Only now, with every list repaired, may the entry point leave a deleted node: until then that node still
+        // routes searches, and a repair cancelled between rounds leaves it where it was, on the top layer.
+        MoveEntryOffDeleted(isDeleted);
 
         // The orphan guard of AddLink counts layer-0 in-links: recount them from the repaired lists, without the
         // deleted nodes' lists, which are about to be cleared.
