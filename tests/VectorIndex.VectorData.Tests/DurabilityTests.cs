@@ -177,17 +177,7 @@ public class DurabilityTests
     {
         using var dir = new TempDirectory();
         var options = new VectorIndexVectorStoreOptions { Directory = dir.Path };
-        using (var store = new VectorIndexVectorStore(options))
-        {
-            var c = store.GetCollection<string, KeyedRecord<string>>("docs");
-            await c.EnsureCollectionExistsAsync();
-            for (int i = 0; i < 5; i++)
-            {
-                await c.UpsertAsync(Record(i));
-            }
-        }
-
-        string log = Directory.GetFiles(Path.Combine(dir.Path, "docs"), "*.wal").Single();
+        string log = await LogOfFiveUpsertsAsync(options);
         long length = new FileInfo(log).Length;
         using (var stream = new FileStream(log, FileMode.Open))
         {
@@ -252,17 +242,7 @@ public class DurabilityTests
     {
         using var dir = new TempDirectory();
         var options = new VectorIndexVectorStoreOptions { Directory = dir.Path };
-        using (var store = new VectorIndexVectorStore(options))
-        {
-            var c = store.GetCollection<string, KeyedRecord<string>>("docs");
-            await c.EnsureCollectionExistsAsync();
-            for (int i = 0; i < 5; i++)
-            {
-                await c.UpsertAsync(Record(i));
-            }
-        }
-
-        string log = Directory.GetFiles(Path.Combine(dir.Path, "docs"), "*.wal").Single();
+        string log = await LogOfFiveUpsertsAsync(options);
         byte[] bytes = File.ReadAllBytes(log);
         bytes[WriteAheadLog.HeaderSize + 8 + 3] ^= 0x10; // inside the first record's payload
         File.WriteAllBytes(log, bytes);
@@ -373,5 +353,21 @@ public class DurabilityTests
             var all = Enumerable.Range(0, 400).ToList();
             await Check(store.GetCollection<string, KeyedRecord<string>>("docs"), all.Where(i => i % 5 != 0), all.Where(i => i % 5 == 0));
         }
+    }
+
+    /// <summary>Upserts records 0-4 into a durable collection "docs" under the options' directory, closes it, and returns its log file.</summary>
+    private static async Task<string> LogOfFiveUpsertsAsync(VectorIndexVectorStoreOptions options)
+    {
+        using (var store = new VectorIndexVectorStore(options))
+        {
+            var c = store.GetCollection<string, KeyedRecord<string>>("docs");
+            await c.EnsureCollectionExistsAsync();
+            for (int i = 0; i < 5; i++)
+            {
+                await c.UpsertAsync(Record(i));
+            }
+        }
+
+        return Directory.GetFiles(Path.Combine(options.Directory!, "docs"), "*.wal").Single();
     }
 }
