@@ -32,6 +32,8 @@ const string Usage = """
       --index-file PATH              load the index from it when it exists, else save the first build there
       --churn 0.5                    last: remove that share of the keys, compact, add them back, sweep again
       --out STEM                     CSV, JSON and SVG reports (default benchmarks/results/NAME-M16-efc200)
+      --quantization none,int8,int4  build and sweep one index per mode (default none); --rerank 0,20 sweeps each
+                                     quantised index once per re-rank depth too (default: the index's own)
       --M 16 --efc 200 --threads 1,2 --ef 10,20,40,80,120,200,400 --k 10 --repeat 3
       --metric L2Squared             L2Squared, InnerProduct or Cosine (default: the HDF5 file's, else L2Squared)
       --cache benchmarks/data        ground truth and peer files; NAME.hdf5 files
@@ -100,27 +102,46 @@ if (indexFile is not null && File.Exists(indexFile))
     threads = [];
 }
 
-foreach (int t in threads)
+Quantization[] modes = [.. args_.Get("quantization", "none").Split(',').Select(q => Enum.Parse<Quantization>(q, ignoreCase: true))];
+int?[] reranks = [null, .. args_.Optional("rerank") is null ? [] : args_.Ints("rerank", "").Select(r => (int?)r)];
+foreach (Quantization mode in modes)
 {
-    (HnswIndex index, BuildResult build) = Runner.Build(data, options, t);
-    builds.Add(build); // its progress ended with the build's time
-    if (kept is null)
+    HnswIndex? swept = mode == modes[0] ? kept : null;
+    foreach (int t in threads)
     {
-        kept = index; // the sweep runs on the first build (single-threaded by default: deterministic)
-        if (indexFile is not null)
+        (HnswIndex index, BuildResult build) = Runner.Build(data, options with { Quantization = mode }, t);
+        builds.Add(build); // its progress ended with the build's time
+        if (swept is null)
         {
-            kept.Save(indexFile);
+            swept = index; // the sweep runs on the first build (single-threaded by default: deterministic)
+            if (indexFile is not null && mode == modes[0])
+            {
+                swept.Save(indexFile);
+            }
         }
+        else
+        {
+            index.Dispose();
+        }
+    }
+
+    foreach (int? rerank in mode == Quantization.None ? [null] : reranks)
+    {
+        for (int i = 0; i < efs.Length; i++)
+        {
+            string name = Runner.LibraryName(mode, rerank);
+            points.Add(Runner.Sweep(data, swept!, efs[i], k, repeat, $"{name} sweep ef {efs[i]} ({i + 1} of {efs.Length})", rerank));
+        }
+    }
+
+    if (mode == modes[0])
+    {
+        kept = swept; // what --save, --filter, --range, --batch and --churn measure
     }
     else
     {
-        index.Dispose();
+        swept!.Dispose();
     }
-}
-
-for (int i = 0; i < efs.Length; i++)
-{
-    points.Add(Runner.Sweep(data, kept!, efs[i], k, repeat, $"sweep ef {efs[i]} ({i + 1} of {efs.Length})"));
 }
 
 string[] peers = args_.Get("peers", "").Split(',', StringSplitOptions.RemoveEmptyEntries);

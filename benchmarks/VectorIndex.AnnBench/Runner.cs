@@ -33,13 +33,19 @@ internal static class Runner
         progress.Done();
 
         long managed = GC.GetTotalMemory(true) - managedBefore;
-        return (index, new BuildResult("VectorIndex", threads, timer.Elapsed.TotalSeconds, managed, index.NativeMemoryBytes, keys.Length));
+        return (index, new BuildResult(LibraryName(options.Quantization, null), threads, timer.Elapsed.TotalSeconds, managed, index.NativeMemoryBytes, keys.Length));
     }
 
+    /// <summary>"VectorIndex", or with the quantisation and a re-rank depth other than the default: "VectorIndex-int8-r20".</summary>
+    public static string LibraryName(Quantization quantization, int? rerank) =>
+        quantization == Quantization.None ? "VectorIndex"
+        : $"VectorIndex-{quantization.ToString().ToLowerInvariant()}" + (rerank is int r ? $"-r{r}" : "");
+
     /// <param name="label">How the progress lines name this point; "sweep ef N" when null.</param>
-    public static SearchPoint Sweep(Dataset data, HnswIndex index, int ef, int k, int repeat, string? label = null)
+    /// <param name="rerank">The re-rank depth of a quantised index (null: the default).</param>
+    public static SearchPoint Sweep(Dataset data, HnswIndex index, int ef, int k, int repeat, string? label = null, int? rerank = null)
     {
-        var options = new SearchOptions { Ef = ef };
+        var options = new SearchOptions { Ef = ef, Rerank = rerank };
         int queries = data.QueryCount;
 
         // Counted in searches over all passes: the recall pass, `repeat` timed passes and the all-thread pass. The timed
@@ -91,7 +97,7 @@ internal static class Runner
 
         Array.Sort(latencies);
         return new SearchPoint(
-            "VectorIndex",
+            LibraryName(index.Options.Quantization, rerank),
             ef,
             (double)hits / ((long)queries * k),
             queries / best,

@@ -118,6 +118,8 @@ public sealed partial class HnswIndex
                 UpperLayerBytes = upperInts * sizeof(int),
                 KeyAndFlagBytes = n * (long)(sizeof(ulong) + sizeof(byte) + sizeof(int)),
                 IsMemoryMapped = g.Frozen,
+                CodeBytes = g.Segments.Quantizer is { } quantizer ? (long)n * quantizer.CodeBytes : 0,
+                ClippedShare = g.Segments.Quantizer?.ClippedShare ?? 0,
             };
         }
         finally

@@ -92,6 +92,7 @@ public sealed partial class HnswIndex : IDisposable
         ThrowIfReadOnly();
         VectorGuard.Check(vector, Dimensions, Metric, nameof(vector));
         AddValidated(key, vector);
+        TrainIfDue();
     }
 
     /// <summary>
@@ -151,6 +152,7 @@ public sealed partial class HnswIndex : IDisposable
 
         // The heuristic can cut a few nodes off (see HnswGraph.ReconnectUnreachable): a bulk add ends with none.
         Exclusively(_graph.ReconnectUnreachable);
+        TrainIfDue();
     }
 
     /// <summary>Removes the vector of <paramref name="key"/>; no search that starts afterwards returns it.</summary>
@@ -270,20 +272,21 @@ public sealed partial class HnswIndex : IDisposable
             scratch = _graph.RentScratch();
             VectorGuard.CopyForMetric(query, scratch.Query, Metric);
             ef = Math.Max(ef, destination.Length);
+            int rerank = RerankFor(options, ef);
             int found;
             if (options is not { Filters: true })
             {
                 found = _graph.UsesL2
-                    ? Search<L2SquaredDistance, LiveNodes>(scratch, ef, default, SearchPlan.Walk, null, destination)
-                    : Search<InnerProductDistance, LiveNodes>(scratch, ef, default, SearchPlan.Walk, null, destination);
+                    ? Search<L2SquaredDistance, LiveNodes>(scratch, ef, rerank, default, SearchPlan.Walk, null, destination)
+                    : Search<InnerProductDistance, LiveNodes>(scratch, ef, rerank, default, SearchPlan.Walk, null, destination);
             }
             else
             {
                 SearchPlan plan = forcedPlan ?? FilterPlanner.Choose(_graph, Count, options, ef);
                 var filter = new AcceptedKeys(options);
                 found = _graph.UsesL2
-                    ? Search<L2SquaredDistance, AcceptedKeys>(scratch, ef, filter, plan, options.AllowedKeys, destination)
-                    : Search<InnerProductDistance, AcceptedKeys>(scratch, ef, filter, plan, options.AllowedKeys, destination);
+                    ? Search<L2SquaredDistance, AcceptedKeys>(scratch, ef, rerank, filter, plan, options.AllowedKeys, destination)
+                    : Search<InnerProductDistance, AcceptedKeys>(scratch, ef, rerank, filter, plan, options.AllowedKeys, destination);
             }
 
             // The threshold cuts the answer only after it is complete: an answer short of k because of it is not a
@@ -313,14 +316,14 @@ public sealed partial class HnswIndex : IDisposable
     /// stream of replacements cannot hold a search forever).
     /// </summary>
     private int Search<TDistance, TFilter>(
-        SearchScratch scratch, int ef, TFilter filter, SearchPlan plan, IReadOnlySet<ulong>? allowed, Span<SearchResult> destination)
+        SearchScratch scratch, int ef, int rerank, TFilter filter, SearchPlan plan, IReadOnlySet<ulong>? allowed, Span<SearchResult> destination)
         where TDistance : struct, IDistance
         where TFilter : struct, INodeFilter
     {
         for (int attempt = 1; ; attempt++)
         {
             long stamp = _keys.HandoverStamp();
-            int found = plan == SearchPlan.Exact ? 0 : _graph.Search<TDistance, TFilter>(scratch, ef, filter, plan == SearchPlan.Bridging, destination);
+            int found = plan == SearchPlan.Exact ? 0 : _graph.Search<TDistance, TFilter>(scratch, ef, filter, plan == SearchPlan.Bridging, rerank, destination);
             if (found < destination.Length && found < _graph.NodeCount && !(typeof(TFilter) == typeof(LiveNodes) && found >= Count))
             {
                 found = allowed is null
@@ -504,6 +507,7 @@ public sealed partial class HnswIndex : IDisposable
         _keys.RelocateTail();
         _graph.ReleaseTail();
         _keys.ClearPending();
+        RefitIfDrifted();
         return deleted.Count;
     }
 

@@ -54,6 +54,28 @@ public sealed record HnswOptions
     /// </summary>
     public bool KeepPrunedConnections { get; init; }
 
+    /// <summary>
+    /// What searches walk: the float vectors (<see cref="VectorIndex.Quantization.None"/>, the default), or 8-bit or
+    /// 4-bit codes of them, the walk's best candidates then re-ranked by their exact float distance
+    /// (<see cref="SearchOptions.Rerank"/>). Codes cost a quarter (8-bit) or an eighth (4-bit) of the vectors' memory on
+    /// top of them and make each hop read that much less. The graph is built with exact distances in every mode. The
+    /// codes are fitted on the first <see cref="QuantizationTrainingSize"/> vectors; until then searches walk the
+    /// floats. See docs/architecture.md ("Quantised traversal") for the code and docs/tuning.md for which to pick.
+    /// Under <see cref="VectorIndex.Quantization.Int8"/>, <see cref="Dimensions"/> is at most <see cref="MaxInt8Dimensions"/>.
+    /// </summary>
+    public Quantization Quantization { get; init; } = Quantization.None;
+
+    /// <summary>
+    /// Under a quantisation, how many vectors the index holds before it fits its codes (on a sample of up to
+    /// 20,000 of them) and starts walking codes; at least 1, default 10,000. A smaller sample fits the ranges less
+    /// well; coordinates that later fall outside them are clipped and counted, and <see cref="HnswIndex.Compact()"/>
+    /// refits when they become too many (or call <see cref="HnswIndex.TrainQuantization"/>).
+    /// </summary>
+    public int QuantizationTrainingSize { get; init; } = 10_000;
+
+    /// <summary>The most dimensions of an <see cref="VectorIndex.Quantization.Int8"/> index (its 32-bit integer distance sums cannot overflow).</summary>
+    public const int MaxInt8Dimensions = 32_768;
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> for any value out of its documented range.</summary>
     internal void Validate()
     {
@@ -66,6 +88,17 @@ public sealed record HnswOptions
         if (!Enum.IsDefined(Metric))
         {
             throw new ArgumentOutOfRangeException(nameof(Metric), Metric, "Unknown metric.");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(QuantizationTrainingSize, 1, nameof(QuantizationTrainingSize));
+        if (!Enum.IsDefined(Quantization))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Quantization), Quantization, "Unknown quantization.");
+        }
+
+        if (Quantization == Quantization.Int8 && Dimensions > MaxInt8Dimensions)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Dimensions), Dimensions, $"Int8 codes take at most {MaxInt8Dimensions} dimensions.");
         }
 
         if (!Enum.IsDefined(NeighborSelection))

@@ -47,5 +47,14 @@ public sealed record IndexStatistics
     public required bool IsMemoryMapped { get; init; }
 
     /// <summary>All of the above bytes together.</summary>
-    public long TotalBytes => VectorBytes + Layer0LinkBytes + UpperLayerBytes + KeyAndFlagBytes;
+    public long TotalBytes => VectorBytes + Layer0LinkBytes + UpperLayerBytes + KeyAndFlagBytes + CodeBytes;
+
+    /// <summary>Bytes of the quantisation codes (0 when not quantised or not trained yet); mapped, under <see cref="IsMemoryMapped"/>.</summary>
+    public long CodeBytes { get; init; }
+
+    /// <summary>
+    /// Under a trained quantisation, the share of coded coordinates that fell outside the fitted ranges and were
+    /// clipped (the fit clips about 2% by design under Int4, none under Int8); 0 otherwise.
+    /// </summary>
+    public double ClippedShare { get; init; }
 }

@@ -35,6 +35,14 @@ public sealed record SearchOptions
     /// </summary>
     public float? MaxDistance { get; init; }
 
+    /// <summary>
+    /// Under a quantisation (<see cref="HnswOptions.Quantization"/>), how many of the walk's best candidates get their
+    /// exact float distance before the k nearest by it are returned; raised to k when smaller, at most the ef
+    /// candidates the walk kept. 0 returns the walk's order and code distances (approximate, a little faster). Null:
+    /// all of them (ef). Ignored under <see cref="Quantization.None"/> and before the codes are trained. At least 0.
+    /// </summary>
+    public int? Rerank { get; init; }
+
     private readonly IReadOnlySet<ulong>? _allowedKeys;
 
     // The usual allowed set, asked through its class: a direct call, not an interface dispatch per candidate.
@@ -49,9 +57,14 @@ public sealed record SearchOptions
     /// <summary>Whether any key may be refused.</summary>
     internal bool Filters => AllowedKeys is not null || Filter is not null;
 
-    /// <summary>Throws for a NaN <see cref="MaxDistance"/>.</summary>
+    /// <summary>Throws for a NaN <see cref="MaxDistance"/> or a negative <see cref="Rerank"/>.</summary>
     internal void Validate()
     {
+        if (Rerank is < 0)
+        {
+            throw new ArgumentOutOfRangeException("options.Rerank", Rerank, "Rerank is at least 0.");
+        }
+
         if (MaxDistance is float max && float.IsNaN(max))
         {
             throw new ArgumentException("MaxDistance is NaN.", "options");

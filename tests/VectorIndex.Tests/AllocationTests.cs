@@ -7,12 +7,15 @@ public sealed class AllocationTests
     [InlineData(Metric.L2Squared, false)]
     [InlineData(Metric.Cosine, false)]
     [InlineData(Metric.InnerProduct, true)]
-    public void Span_search_allocates_nothing_per_query(Metric metric, bool filtered)
+    [InlineData(Metric.L2Squared, false, Quantization.Int8)]
+    [InlineData(Metric.InnerProduct, true, Quantization.Int4)]
+    public void Span_search_allocates_nothing_per_query(Metric metric, bool filtered, Quantization quantization = Quantization.None)
     {
         const int d = 40;
         float[] data = TestData.Clustered(3_000, d, seed: 51);
-        using var index = new HnswIndex(new HnswOptions { Dimensions = d, Metric = metric });
+        using var index = new HnswIndex(new HnswOptions { Dimensions = d, Metric = metric, Quantization = quantization, QuantizationTrainingSize = 1_000 });
         index.AddRange(TestData.Keys(3_000), data);
+        index.IsQuantizationTrained.Should().Be(quantization != Quantization.None);
         var options = new SearchOptions { Ef = 100, Filter = filtered ? key => key % 2 == 0 : null };
         var destination = new SearchResult[10];
         float[] queries = TestData.Clustered(200, d, seed: 52);

@@ -50,7 +50,7 @@ public sealed class FormatVersionTests : IDisposable
     }
 
     [Fact]
-    public void A_first_release_file_answers_as_exact_search_does_and_is_saved_as_version_2()
+    public void A_first_release_file_answers_as_exact_search_does_and_is_saved_as_version_3()
     {
         Dictionary<ulong, int> expected = ExpectedLiveRows();
         using var exact = new BruteForceIndex(D);
@@ -66,8 +66,8 @@ public sealed class FormatVersionTests : IDisposable
         string path = Path.Combine(_folder, "resaved.vidx");
         loaded.Save(path);
         byte[] bytes = File.ReadAllBytes(path);
-        BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8)).Should().Be(FileHeader.CurrentVersion).And.Be(2);
-        BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(68)).Should().Be(5);
+        BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8)).Should().Be(FileHeader.CurrentVersion).And.Be(3);
+        BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(68)).Should().Be(6, "version 3 adds the codes section");
         using HnswIndex again = HnswIndex.Load(path);
         using HnswIndex mappedAgain = HnswIndex.OpenReadOnly(path);
         var options = new SearchOptions { Ef = 40 };
@@ -81,16 +81,33 @@ public sealed class FormatVersionTests : IDisposable
     }
 
     [Fact]
-    public void A_version_2_file_with_a_sixth_section_entry_is_refused()
+    public void A_version_2_file_loads_and_one_with_a_sixth_section_entry_is_refused()
     {
+        // A version-2 file is a version-3 one without the codes section (the sixth entry).
         using var index = new HnswIndex(new HnswOptions { Dimensions = D });
-        index.Add(1, Row(1));
+        for (int i = 0; i < 200; i++)
+        {
+            index.Add((ulong)i, Row(i));
+        }
+
         using var stream = new MemoryStream();
         index.Save(stream);
         byte[] bytes = stream.ToArray();
-        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(80 + (5 * 24)), 4096);
+        FileHeader header = FileHeader.Parse(bytes, bytes.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), 2);
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(68), 5);
+        byte[] withSixth = (byte[])bytes.Clone();
+        bytes.AsSpan(80 + (5 * 24), 24).Clear();
         BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(FileHeader.CrcOffset), Crc32C.Compute(bytes.AsSpan(0, FileHeader.CrcOffset)));
-        FluentActions.Invoking(() => HnswIndex.Load(new MemoryStream(bytes))).Should().Throw<InvalidDataException>().WithMessage("*section table*");
+        byte[] version2 = bytes[..(int)(header[Section.Upper].Offset + header[Section.Upper].Length)];
+        using HnswIndex loaded = HnswIndex.Load(new MemoryStream(version2));
+        for (int q = 0; q < 20; q++)
+        {
+            loaded.Search(Row(300 + q), 10).Should().Equal(index.Search(Row(300 + q), 10));
+        }
+
+        BinaryPrimitives.WriteUInt32LittleEndian(withSixth.AsSpan(FileHeader.CrcOffset), Crc32C.Compute(withSixth.AsSpan(0, FileHeader.CrcOffset)));
+        FluentActions.Invoking(() => HnswIndex.Load(new MemoryStream(withSixth))).Should().Throw<InvalidDataException>().WithMessage("*section table*");
     }
 
     /// <summary>Row i of the fixture's data: <c>sin(0.37 i + 1.3 j) + cos(0.11 i j)</c>.</summary>

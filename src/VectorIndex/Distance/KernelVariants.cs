@@ -66,3 +66,81 @@ internal static class KernelVariants
 
     private static ref float Ref(ReadOnlySpan<float> span) => ref MemoryMarshal.GetReference(span);
 }
+
+/// <summary>An integer code kernel over two equal-length byte spans.</summary>
+internal delegate int CodeSpanKernel(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b);
+
+/// <summary>One technique of the code kernels, with its four operators (tests and benchmarks only).</summary>
+/// <param name="Name">The technique, as named in <see cref="CodeKernel"/>.</param>
+/// <param name="IsAccelerated">Whether the CPU runs it in hardware.</param>
+/// <param name="SquaredL2U8">Unsigned 8-bit squared distance.</param>
+/// <param name="DotS8">Signed 8-bit dot product.</param>
+/// <param name="SquaredL2U4">Unsigned 4-bit squared distance (two codes per byte).</param>
+/// <param name="DotS4">Signed 4-bit dot product (two codes per byte).</param>
+internal sealed record CodeKernelVariant(
+    string Name, bool IsAccelerated, CodeSpanKernel SquaredL2U8, CodeSpanKernel DotS8, CodeSpanKernel SquaredL2U4, CodeSpanKernel DotS4)
+{
+    public override string ToString() => Name;
+}
+
+/// <summary>The registry of code kernel variants: every one, and which are accelerated here.</summary>
+internal static class CodeKernelVariants
+{
+    public static IReadOnlyList<CodeKernelVariant> All { get; } =
+    [
+        Variant("Scalar", true, static (ref byte a, ref byte b, nuint n, Op op) => op switch
+        {
+            Op.L2U8 => CodeKernel.Scalar<SquaredDifferenceU8>(ref a, ref b, n),
+            Op.DotS8 => CodeKernel.Scalar<ProductS8>(ref a, ref b, n),
+            Op.L2U4 => CodeKernel.Scalar<SquaredDifferenceU4>(ref a, ref b, n),
+            _ => CodeKernel.Scalar<ProductS4>(ref a, ref b, n),
+        }),
+        Variant("Vector128Unroll2", Vector128.IsHardwareAccelerated, static (ref byte a, ref byte b, nuint n, Op op) => op switch
+        {
+            Op.L2U8 => CodeKernel.Vector128Unroll2<SquaredDifferenceU8>(ref a, ref b, n),
+            Op.DotS8 => CodeKernel.Vector128Unroll2<ProductS8>(ref a, ref b, n),
+            Op.L2U4 => CodeKernel.Vector128Unroll2<SquaredDifferenceU4>(ref a, ref b, n),
+            _ => CodeKernel.Vector128Unroll2<ProductS4>(ref a, ref b, n),
+        }),
+        Variant("Vector256Unroll2", Vector256.IsHardwareAccelerated, static (ref byte a, ref byte b, nuint n, Op op) => op switch
+        {
+            Op.L2U8 => CodeKernel.Vector256Unroll2<SquaredDifferenceU8>(ref a, ref b, n),
+            Op.DotS8 => CodeKernel.Vector256Unroll2<ProductS8>(ref a, ref b, n),
+            Op.L2U4 => CodeKernel.Vector256Unroll2<SquaredDifferenceU4>(ref a, ref b, n),
+            _ => CodeKernel.Vector256Unroll2<ProductS4>(ref a, ref b, n),
+        }),
+        Variant("Vector512Unroll2", Vector512.IsHardwareAccelerated, static (ref byte a, ref byte b, nuint n, Op op) => op switch
+        {
+            Op.L2U8 => CodeKernel.Vector512Unroll2<SquaredDifferenceU8>(ref a, ref b, n),
+            Op.DotS8 => CodeKernel.Vector512Unroll2<ProductS8>(ref a, ref b, n),
+            Op.L2U4 => CodeKernel.Vector512Unroll2<SquaredDifferenceU4>(ref a, ref b, n),
+            _ => CodeKernel.Vector512Unroll2<ProductS4>(ref a, ref b, n),
+        }),
+        Variant("Dispatch", true, static (ref byte a, ref byte b, nuint n, Op op) => op switch
+        {
+            Op.L2U8 => CodeKernel.Sum<SquaredDifferenceU8>(ref a, ref b, n),
+            Op.DotS8 => CodeKernel.Sum<ProductS8>(ref a, ref b, n),
+            Op.L2U4 => CodeKernel.Sum<SquaredDifferenceU4>(ref a, ref b, n),
+            _ => CodeKernel.Sum<ProductS4>(ref a, ref b, n),
+        }),
+    ];
+
+    /// <summary>The variants the hardware runs natively.</summary>
+    public static IEnumerable<CodeKernelVariant> Accelerated => All.Where(v => v.IsAccelerated);
+
+    private delegate int Raw(ref byte a, ref byte b, nuint length, Op op);
+
+    private enum Op
+    {
+        L2U8,
+        DotS8,
+        L2U4,
+        DotS4,
+    }
+
+    private static CodeKernelVariant Variant(string name, bool accelerated, Raw raw)
+    {
+        CodeSpanKernel Of(Op op) => (a, b) => raw(ref MemoryMarshal.GetReference(a), ref MemoryMarshal.GetReference(b), (nuint)a.Length, op);
+        return new(name, accelerated, Of(Op.L2U8), Of(Op.DotS8), Of(Op.L2U4), Of(Op.DotS4));
+    }
+}

@@ -61,7 +61,8 @@ internal sealed unsafe partial class HnswGraph
         int limit = segments.Capacity;
         float* q = segments.Vector(id);
         int top = (int)(entry >> 32);
-        Candidate nearest = Descend<TDistance>(segments, q, entry, level, limit, scratch.Links);
+        var space = new FloatSpace<TDistance>(q, PaddedDimensions, _prefetchLines);
+        Candidate nearest = Descend(segments, space, entry, level, limit, scratch.Links);
 
         SelectionBuffers buffers = scratch.Insert;
         buffers.EnsureAll(EfConstruction);
@@ -72,7 +73,7 @@ internal sealed unsafe partial class HnswGraph
         {
             StartLayerSearch(scratch, limit, buffers.Candidates.AsSpan(0, entryCount), default(AnyNode), segments, EfConstruction);
             scratch.Visited.TryVisit(id); // other inserts may already link to this node: never link it to itself
-            SearchLayer<TDistance, AnyNode, PlainWalk>(segments, q, lc, EfConstruction, default, scratch);
+            SearchLayer<FloatSpace<TDistance>, AnyNode, PlainWalk>(segments, space, lc, EfConstruction, default, scratch);
 
             // W, nearest first.
             int found = scratch.Results.Count;

@@ -108,6 +108,10 @@ internal sealed unsafe partial class HnswGraph
             int dst = to[i++];
             movedTo[src - live] = dst;
             new Span<float>(s.Vector(src), PaddedDimensions).CopyTo(new Span<float>(s.Vector(dst), PaddedDimensions));
+            if (s.Codes is { } codes)
+            {
+                new Span<byte>(s.Code(src), codes.Stride).CopyTo(new Span<byte>(s.Code(dst), codes.Stride));
+            }
             s.Key(dst) = s.Key(src);
             s.Upper(dst) = s.Upper(src); // shared until the original's slot is cleared: the same node's lists
             s.InDegree(dst) = s.InDegree(src); // every link to the original becomes one to the copy
@@ -180,7 +184,7 @@ internal sealed unsafe partial class HnswGraph
             s.Key(id) = 0;
         }
 
-        nint[] released = _store.Shrink(live);
+        Released released = _store.Shrink(live);
         WaitForReaders();
         _store.Release(released);
     }

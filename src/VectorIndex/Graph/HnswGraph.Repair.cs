@@ -75,7 +75,7 @@ internal sealed unsafe partial class HnswGraph
                 float* q = segments.Vector(id);
                 StartLayerSearch(scratch, n, [new Candidate(Distance<TDistance>(q, segments.Vector(entry)), entry)], default(AnyNode), segments, M0);
                 scratch.Visited.TryVisit(id);
-                SearchLayer<TDistance, AnyNode, PlainWalk>(segments, q, 0, M0, default, scratch);
+                SearchLayer<FloatSpace<TDistance>, AnyNode, PlainWalk>(segments, new FloatSpace<TDistance>(q, PaddedDimensions, _prefetchLines), 0, M0, default, scratch);
                 // Nearest first, link from each found node until one keeps the link (a full list may prune it away).
                 ReadOnlySpan<Candidate> byDistance = scratch.Results.DrainAllNearestFirst(ref scratch.Insert.Candidates);
                 for (int i = 0; i < byDistance.Length; i++)

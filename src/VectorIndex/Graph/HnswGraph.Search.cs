@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
+using VectorIndex.Codes;
 using VectorIndex.Distance;
 using VectorIndex.Internal;
 using VectorIndex.Storage;
@@ -16,8 +17,13 @@ internal sealed unsafe partial class HnswGraph
     /// normalised by the caller. With <paramref name="bridgeRejected"/>, layer 0 is walked by
     /// the bridging walk (for selective filters). Writes the nearest accepted nodes, nearest first,
     /// and returns how many.
+    /// <para>
+    /// With <paramref name="rerank"/> &gt;= 0 and codes in the snapshot, the walk measures codes (<see cref="SearchCodes"/>)
+    /// and the best <paramref name="rerank"/> of its results get their exact distance; with -1, or before the codes
+    /// are trained, it measures the float vectors.
+    /// </para>
     /// </summary>
-    public int Search<TDistance, TFilter>(SearchScratch scratch, int ef, TFilter filter, bool bridgeRejected, Span<SearchResult> destination)
+    public int Search<TDistance, TFilter>(SearchScratch scratch, int ef, TFilter filter, bool bridgeRejected, int rerank, Span<SearchResult> destination)
         where TDistance : struct, IDistance
         where TFilter : struct, INodeFilter
     {
@@ -31,24 +37,110 @@ internal sealed unsafe partial class HnswGraph
 
         int limit = NodeCount;
         NodeSegments segments = Segments;
-
-        int k = destination.Length;
+        ef = Math.Max(ef, destination.Length);
         fixed (float* q = scratch.Query)
         {
-            Candidate nearest = Descend<TDistance>(segments, q, entry, 0, limit, scratch.Links);
-
-            StartLayerSearch(scratch, limit, [nearest], filter, segments, ef);
-            if (bridgeRejected)
+            if (rerank >= 0 && segments.Quantizer is { } quantizer)
             {
-                SearchLayer<TDistance, TFilter, BridgingWalk>(segments, q, 0, Math.Max(ef, k), filter, scratch);
+                return SearchCodes<TDistance, TFilter>(segments, quantizer, scratch, q, entry, limit, ef, filter, bridgeRejected, rerank, destination);
             }
-            else
+
+            Walk(segments, new FloatSpace<TDistance>(q, PaddedDimensions, _prefetchLines), scratch, entry, limit, ef, filter, bridgeRejected);
+        }
+
+        return WriteResults(segments, scratch.Results.DrainAllNearestFirst(ref scratch.Found), destination);
+    }
+
+    /// <summary>
+    /// The quantised K-NN-SEARCH: codes the query with the snapshot's quantiser, walks the codes (greedy descent and
+    /// layer 0), then re-ranks: the best <paramref name="rerank"/> live results (at least k) get their exact float
+    /// distance, their vectors loaded all at once first, and the k nearest by it are written.
+    /// </summary>
+    private int SearchCodes<TDistance, TFilter>(
+        NodeSegments segments, ScalarQuantizer quantizer, SearchScratch scratch, float* q, long entry, int limit, int ef, TFilter filter,
+        bool bridgeRejected, int rerank, Span<SearchResult> destination)
+        where TDistance : struct, IDistance
+        where TFilter : struct, INodeFilter
+    {
+        fixed (byte* qc = scratch.QueryCode)
+        {
+            quantizer.EncodeQuery(q, qc);
+            int length = quantizer.CodeBytes;
+            (float factor, float bias) = (quantizer.Factor, quantizer.Bias);
+            switch (quantizer.Kind, quantizer.Signed)
             {
-                SearchLayer<TDistance, TFilter, PlainWalk>(segments, q, 0, Math.Max(ef, k), filter, scratch);
+                case (Quantization.Int8, false):
+                    Walk(segments, new CodeSpace<SquaredDifferenceU8>(qc, length, factor, bias), scratch, entry, limit, ef, filter, bridgeRejected);
+                    break;
+                case (Quantization.Int8, true):
+                    Walk(segments, new CodeSpace<ProductS8>(qc, length, factor, bias), scratch, entry, limit, ef, filter, bridgeRejected);
+                    break;
+                case (_, false):
+                    Walk(segments, new CodeSpace<SquaredDifferenceU4>(qc, length, factor, bias), scratch, entry, limit, ef, filter, bridgeRejected);
+                    break;
+                default:
+                    Walk(segments, new CodeSpace<ProductS4>(qc, length, factor, bias), scratch, entry, limit, ef, filter, bridgeRejected);
+                    break;
             }
         }
 
-        return WriteResults(segments, scratch, destination);
+        ReadOnlySpan<Candidate> found = scratch.Results.DrainAllNearestFirst(ref scratch.Found);
+        if (rerank == 0)
+        {
+            return WriteResults(segments, found, destination);
+        }
+
+        int want = Math.Min(found.Length, Math.Max(rerank, destination.Length));
+        Candidate[] exact = SelectionBuffers.Ensure(ref scratch.Reranked, want);
+        int n = 0;
+        for (int i = 0; i < found.Length && n < want; i++)
+        {
+            int id = found[i].Id;
+            if ((Volatile.Read(ref segments.Flags(id)) & NodeFlags.Deleted) == 0)
+            {
+                exact[n++] = found[i];
+                WalkSpace.Prefetch(segments.Vector(id), _prefetchLines);
+            }
+        }
+
+        for (int i = 0; i < n; i++)
+        {
+            int id = exact[i].Id;
+            exact[i] = new Candidate(Distance<TDistance>(q, segments.Vector(id)), id);
+        }
+
+        // Insertion sort: the walk's order is close to the exact one, and Span.Sort would box its comparer.
+        for (int i = 1; i < n; i++)
+        {
+            Candidate c = exact[i];
+            int j = i - 1;
+            for (; j >= 0 && default(ByDistance).Compare(exact[j], c) > 0; j--)
+            {
+                exact[j + 1] = exact[j];
+            }
+
+            exact[j + 1] = c;
+        }
+
+        return WriteResults(segments, exact.AsSpan(0, n), destination);
+    }
+
+    /// <summary>The greedy descent to layer 1 and SEARCH-LAYER on layer 0, in <paramref name="space"/>; leaves W in <c>scratch.Results</c>.</summary>
+    private void Walk<TSpace, TFilter>(
+        NodeSegments segments, TSpace space, SearchScratch scratch, long entry, int limit, int ef, TFilter filter, bool bridgeRejected)
+        where TSpace : struct, IWalkSpace
+        where TFilter : struct, INodeFilter
+    {
+        Candidate nearest = Descend(segments, space, entry, 0, limit, scratch.Links);
+        StartLayerSearch(scratch, limit, [nearest], filter, segments, ef);
+        if (bridgeRejected)
+        {
+            SearchLayer<TSpace, TFilter, BridgingWalk>(segments, space, 0, ef, filter, scratch);
+        }
+        else
+        {
+            SearchLayer<TSpace, TFilter, PlainWalk>(segments, space, 0, ef, filter, scratch);
+        }
     }
 
     /// <summary>
@@ -75,7 +167,7 @@ internal sealed unsafe partial class HnswGraph
         int found = 0;
         fixed (float* q = scratch.Query)
         {
-            Candidate nearest = Descend<TDistance>(segments, q, entry, 0, limit, scratch.Links);
+            Candidate nearest = Descend(segments, new FloatSpace<TDistance>(q, PaddedDimensions, _prefetchLines), entry, 0, limit, scratch.Links);
 
             StartLayerSearch(scratch, limit, [nearest], filter, segments, ef);
             if (nearest.Distance <= radius && filter.Accept(segments, nearest.Id))
@@ -109,7 +201,7 @@ internal sealed unsafe partial class HnswGraph
                     if (scratch.Visited.TryVisit(e))
                     {
                         reached[n++] = e;
-                        PrefetchVector(segments.Vector(e));
+                        WalkSpace.Prefetch(segments.Vector(e), _prefetchLines);
                     }
                 }
 
@@ -165,7 +257,7 @@ internal sealed unsafe partial class HnswGraph
             }
         }
 
-        return WriteResults(segments, scratch, destination);
+        return WriteResults(segments, scratch.Results.DrainAllNearestFirst(ref scratch.Found), destination);
     }
 
     /// <summary>The exact answer among the nodes <paramref name="ids"/> (a caller's allowed keys): those the filter accepts.</summary>
@@ -187,7 +279,7 @@ internal sealed unsafe partial class HnswGraph
             }
         }
 
-        return WriteResults(segments, scratch, destination);
+        return WriteResults(segments, scratch.Results.DrainAllNearestFirst(ref scratch.Found), destination);
     }
 
     /// <summary>
@@ -230,10 +322,10 @@ internal sealed unsafe partial class HnswGraph
         }
     }
 
-    private static int WriteResults(NodeSegments segments, SearchScratch scratch, Span<SearchResult> destination)
+    /// <summary>Writes the keys of the live nodes of <paramref name="nearestFirst"/> (all of W, or the re-ranked best of it).</summary>
+    private static int WriteResults(NodeSegments segments, ReadOnlySpan<Candidate> nearestFirst, Span<SearchResult> destination)
     {
-        // All of W, nearest first: a node hidden since it was met gives its place to the next one.
-        ReadOnlySpan<Candidate> nearestFirst = scratch.Results.DrainAllNearestFirst(ref scratch.Found);
+        // A node hidden since it was met gives its place to the next one.
         int written = 0;
         for (int i = 0; i < nearestFirst.Length && written < destination.Length; i++)
         {
@@ -291,8 +383,8 @@ internal sealed unsafe partial class HnswGraph
     /// this search, or garbage in an unverified mapped file): those are never touched, not even by a prefetch.
     /// </para>
     /// </summary>
-    private void SearchLayer<TDistance, TFilter, TWalk>(NodeSegments segments, float* q, int level, int ef, TFilter filter, SearchScratch scratch)
-        where TDistance : struct, IDistance
+    private void SearchLayer<TSpace, TFilter, TWalk>(NodeSegments segments, TSpace space, int level, int ef, TFilter filter, SearchScratch scratch)
+        where TSpace : struct, IWalkSpace
         where TFilter : struct, INodeFilter
         where TWalk : struct, ILayerWalk
     {
@@ -332,7 +424,7 @@ internal sealed unsafe partial class HnswGraph
                 if (!TWalk.LooksThroughRejected || filter.Accept(segments, e))
                 {
                     reached[n++] = e;
-                    PrefetchVector(segments.Vector(e));
+                    space.Prefetch(segments, e);
                 }
                 else
                 {
@@ -353,7 +445,7 @@ internal sealed unsafe partial class HnswGraph
                         if ((uint)f < (uint)visited.Limit && filter.Accept(segments, f) && visited.TryVisit(f))
                         {
                             reached[n++] = f;
-                            PrefetchVector(segments.Vector(f));
+                            space.Prefetch(segments, f);
                         }
                     }
                 }
@@ -362,7 +454,7 @@ internal sealed unsafe partial class HnswGraph
             for (int j = 0; j < n; j++)
             {
                 int e = reached[j];
-                float d = Distance<TDistance>(q, segments.Vector(e));
+                float d = space.Distance(segments, e);
                 if (results.Count < ef || d < results.Top.Distance)
                 {
                     candidates.Push(d, e);
@@ -385,22 +477,22 @@ internal sealed unsafe partial class HnswGraph
     /// The greedy descent of K-NN-SEARCH and INSERT: from the packed <paramref name="entry"/> point down to layer
     /// <paramref name="level"/> (exclusive of the layers at and below it), SEARCH-LAYER with ef = 1 on each layer above.
     /// </summary>
-    private Candidate Descend<TDistance>(NodeSegments segments, float* q, long entry, int level, int limit, int[] links)
-        where TDistance : struct, IDistance
+    private Candidate Descend<TSpace>(NodeSegments segments, TSpace space, long entry, int level, int limit, int[] links)
+        where TSpace : struct, IWalkSpace
     {
         int ep = (int)entry;
-        var nearest = new Candidate(Distance<TDistance>(q, segments.Vector(ep)), ep);
+        var nearest = new Candidate(space.Distance(segments, ep), ep);
         for (int lc = (int)(entry >> 32); lc > level; lc--)
         {
-            nearest = GreedyClosest<TDistance>(segments, q, nearest, lc, limit, links);
+            nearest = GreedyClosest(segments, space, nearest, lc, limit, links);
         }
 
         return nearest;
     }
 
     /// <summary>SEARCH-LAYER with ef = 1 on an upper layer, as a plain greedy walk: move to a nearer neighbour until none is.</summary>
-    private Candidate GreedyClosest<TDistance>(NodeSegments segments, float* q, Candidate current, int level, int limit, int[] links)
-        where TDistance : struct, IDistance
+    private Candidate GreedyClosest<TSpace>(NodeSegments segments, TSpace space, Candidate current, int level, int limit, int[] links)
+        where TSpace : struct, IWalkSpace
     {
         bool moved = true;
         while (moved)
@@ -415,7 +507,7 @@ internal sealed unsafe partial class HnswGraph
                     continue; // added after this walk started
                 }
 
-                float d = Distance<TDistance>(q, segments.Vector(e));
+                float d = space.Distance(segments, e);
                 if (d < current.Distance)
                 {
                     current = new Candidate(d, e);
@@ -425,19 +517,6 @@ internal sealed unsafe partial class HnswGraph
         }
 
         return current;
-    }
-
-    /// <summary>Starts loading a vector: all of it up to <see cref="PrefetchLines"/> cache lines (the rest streams after).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void PrefetchVector(float* p)
-    {
-        if (Sse.IsSupported)
-        {
-            for (int line = 0; line < _prefetchLines; line++)
-            {
-                Sse.Prefetch0((byte*)p + (line * 64));
-            }
-        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

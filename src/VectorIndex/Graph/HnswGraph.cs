@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using VectorIndex.Codes;
 using VectorIndex.Distance;
 using VectorIndex.Internal;
 using VectorIndex.Storage;
@@ -56,6 +57,8 @@ internal sealed unsafe partial class HnswGraph : IDisposable
         Dimensions = options.Dimensions;
         PaddedDimensions = PaddedLength(Dimensions);
         UsesL2 = options.Metric == Metric.L2Squared;
+        Metric = options.Metric;
+        Quantization = options.Quantization;
         M = options.M;
         M0 = 2 * options.M;
         EfConstruction = options.EfConstruction;
@@ -69,7 +72,8 @@ internal sealed unsafe partial class HnswGraph : IDisposable
         _nodeCount = nodeCount;
         _entry = entry;
         _levels = new LevelGenerator(M, levelState);
-        _scratch = new ScratchPool(() => new SearchScratch(PaddedDimensions, M0, Math.Max(EfConstruction, options.EfSearch)));
+        int codeBytes = ScalarQuantizer.CodeBytesOf(options.Quantization, Dimensions);
+        _scratch = new ScratchPool(() => new SearchScratch(PaddedDimensions, M0, Math.Max(EfConstruction, options.EfSearch), codeBytes));
     }
 
     /// <summary>Floats per stored vector: the dimensions rounded up to <see cref="PaddingFloats"/>.</summary>
@@ -96,6 +100,11 @@ internal sealed unsafe partial class HnswGraph : IDisposable
 
     /// <summary>L2Squared, else inner product (cosine is inner product over normalised vectors).</summary>
     public bool UsesL2 { get; }
+
+    public Metric Metric { get; }
+
+    /// <summary>The codes the index keeps (once trained): see <see cref="NodeSegments.Codes"/>.</summary>
+    public Quantization Quantization { get; }
 
     public int M { get; }
 
@@ -208,6 +217,13 @@ internal sealed unsafe partial class HnswGraph : IDisposable
 
         NodeSegments s = _store.Segments;
         paddedVector.CopyTo(new Span<float>(s.Vector(id), PaddedDimensions));
+
+        // Codes installed after this read cannot miss the node: they are installed with writers kept out.
+        if (s.Quantizer is { } quantizer)
+        {
+            quantizer.Encode(s.Vector(id), s.Code(id));
+        }
+
         s.Key(id) = key;
         s.Upper(id) = level == 0 ? null : new int[level * _upperStride];
         Volatile.Write(ref s.Flags(id), (byte)(level | NodeFlags.Deleted));
@@ -225,6 +241,17 @@ internal sealed unsafe partial class HnswGraph : IDisposable
         {
             Insert<InnerProductDistance>(id, level, scratch);
         }
+    }
+
+    /// <summary>
+    /// Codes every node with <paramref name="quantizer"/> and publishes the codes (replacing any), then frees the
+    /// replaced codes once no search can read them. The caller keeps writers out.
+    /// </summary>
+    public void InstallCodes(ScalarQuantizer quantizer)
+    {
+        Released replaced = _store.InstallCodes(quantizer, NodeCount);
+        WaitForReaders();
+        _store.Release(replaced);
     }
 
     public void Dispose() => _store.Dispose();

@@ -5,7 +5,7 @@ namespace VectorIndex.Internal;
 /// so the hot path allocates nothing: the visited set, the two queues of SEARCH-LAYER, a copy buffer for one
 /// neighbour list, the padded (and, for cosine, normalised) query, and the neighbour-selection buffers.
 /// </summary>
-internal sealed class SearchScratch(int paddedDimensions, int maxLinks, int ef)
+internal sealed class SearchScratch(int paddedDimensions, int maxLinks, int ef, int codeBytes = 0)
 {
     public VisitedSet Visited { get; } = new();
 
@@ -41,6 +41,12 @@ internal sealed class SearchScratch(int paddedDimensions, int maxLinks, int ef)
 
     /// <summary>The query, zero-padded to the index's stride; pinned so the kernels can take its address.</summary>
     public float[] Query { get; } = GC.AllocateArray<float>(paddedDimensions, pinned: true);
+
+    /// <summary>The query's code under a quantisation (empty otherwise); pinned, for the code kernels.</summary>
+    public byte[] QueryCode { get; } = GC.AllocateArray<byte>(codeBytes, pinned: true);
+
+    /// <summary>The walk's best results with their exact distances, for the re-rank; grown on demand.</summary>
+    public Candidate[] Reranked = [];
 
     /// <summary>Selecting the neighbours of a node being inserted.</summary>
     public SelectionBuffers Insert { get; } = new();

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using VectorIndex.Codes;
 using VectorIndex.Graph;
 using VectorIndex.Internal;
 
@@ -15,6 +16,9 @@ internal enum Section
 
     /// <summary>Format version 1 only: slots a compaction had freed (always written empty by the first release's last writer).</summary>
     FreeSlots,
+
+    /// <summary>Since format version 3, in the table's sixth entry: the quantisation, its quantiser and the codes (see <see cref="FileHeader.CodesPreamble"/>).</summary>
+    Codes,
 }
 
 /// <summary>Where one section lies in the file, and its CRC-32C.</summary>
@@ -29,9 +33,10 @@ internal sealed record FileHeader
 {
     public const int Length = 256;
     public const int Alignment = 64;
-    public const uint CurrentVersion = 2;
+    public const uint CurrentVersion = 3;
 
-    // Room for the table of version 1 (6 sections); version 2 has 5 and leaves the last entry zero.
+    // Room for 6 sections: version 1's (the free slots last), version 2's 5 (the last entry zero), version 3's (the
+    // codes last).
     private const int TableEntries = 6;
     private const int SectionTableOffset = 80;
     private const int SectionEntryLength = 24;
@@ -56,11 +61,29 @@ internal sealed record FileHeader
     /// <summary>The format version the file was written in (this library writes <see cref="CurrentVersion"/>).</summary>
     public uint Version { get; init; } = CurrentVersion;
 
-    /// <summary>How many sections a file of <paramref name="version"/> has: 6 in version 1 (the free slots last), 5 since.</summary>
-    public static int SectionCountOf(uint version) => version == 1 ? 6 : 5;
+    /// <summary>How many sections a file of <paramref name="version"/> has: 6 in version 1 (the free slots last), 5 in version 2, 6 since (the codes last).</summary>
+    public static int SectionCountOf(uint version) => version == 2 ? 5 : 6;
 
-    /// <summary>Whether the file has <paramref name="s"/> (the free-slot section is version 1's only).</summary>
-    public bool Has(Section s) => (int)s < Sections.Length;
+    /// <summary>The section in entry <paramref name="i"/> of the table of a file of <paramref name="version"/>.</summary>
+    public static Section SectionAt(uint version, int i) => i == 5 && version >= 3 ? Section.Codes : (Section)i;
+
+    /// <summary>Whether the file has <paramref name="s"/> (the free-slot section is version 1's only, the codes version 3's on).</summary>
+    public bool Has(Section s) => s switch
+    {
+        Section.FreeSlots => Version == 1,
+        Section.Codes => Version >= 3,
+        _ => true,
+    };
+
+    /// <summary>Bytes of the codes section's fixed start: quantisation (int32), training size (int32), trained (int32), zeros.</summary>
+    public const int CodesPreamble = 64;
+
+    /// <summary>The codes section's length: the preamble, then, once trained, the quantiser (64-byte aligned) and a code per node.</summary>
+    public static long CodesLength(HnswOptions options, int nodeCount, bool trained) =>
+        CodesPreamble + (trained ? CodesStart(options.Dimensions) - CodesPreamble + ((long)nodeCount * ScalarQuantizer.CodeBytesOf(options.Quantization, options.Dimensions)) : 0);
+
+    /// <summary>Where the codes start in a trained codes section: after the preamble and the aligned quantiser.</summary>
+    public static long CodesStart(int dimensions) => CodesPreamble + Align(ScalarQuantizer.HeaderBytes + ((long)dimensions * sizeof(float)));
 
     public int PaddedDimensions => HnswGraph.PaddedLength(Options.Dimensions);
 
@@ -68,7 +91,7 @@ internal sealed record FileHeader
 
     public int MaxLevel => (int)(Entry >> 32);
 
-    public SectionInfo this[Section s] => Sections[(int)s];
+    public SectionInfo this[Section s] => Sections[s == Section.Codes ? 5 : (int)s];
 
     /// <summary>The end of the last section: the whole file's length.</summary>
     public long FileLength => Sections[^1].Offset + Sections[^1].Length;
@@ -231,20 +254,26 @@ internal sealed record FileHeader
                 BinaryPrimitives.ReadInt64LittleEndian(e),
                 BinaryPrimitives.ReadInt64LittleEndian(e[8..]),
                 BinaryPrimitives.ReadUInt32LittleEndian(e[16..]));
+            Section which = SectionAt(version, i);
             if (s.Offset != expectedOffset || s.Length < 0 || s.Length > fileLength - s.Offset)
             {
-                throw Invalid($"section {(Section)i} (offset {s.Offset}, {s.Length} bytes) does not lie where it must inside the {fileLength}-byte input");
+                throw Invalid($"section {which} (offset {s.Offset}, {s.Length} bytes) does not lie where it must inside the {fileLength}-byte input");
             }
 
-            bool lengthOk = (Section)i switch
+            bool lengthOk = which switch
             {
                 Section.Upper => s.Length % (HnswGraph.UpperStride(options.M) * sizeof(int)) == 0,
                 Section.FreeSlots => s.Length % sizeof(int) == 0 && s.Length / sizeof(int) <= nodeCount,
+
+                // Which quantisation is in the preamble, checked by the reader; here only the lengths that can be.
+                Section.Codes => s.Length == CodesPreamble
+                    || s.Length == CodesLength(options with { Quantization = Quantization.Int8 }, nodeCount, trained: true)
+                    || s.Length == CodesLength(options with { Quantization = Quantization.Int4 }, nodeCount, trained: true),
                 _ => s.Length == lengths[i],
             };
             if (!lengthOk)
             {
-                throw Invalid($"section {(Section)i} has {s.Length} bytes, which does not match {nodeCount} nodes");
+                throw Invalid($"section {which} has {s.Length} bytes, which does not match {nodeCount} nodes");
             }
 
             sections[i] = s;

@@ -1,4 +1,6 @@
+using System.Buffers.Binary;
 using System.IO.MemoryMappedFiles;
+using VectorIndex.Codes;
 using System.Runtime.InteropServices;
 using VectorIndex.Graph;
 using VectorIndex.Internal;
@@ -72,6 +74,7 @@ internal static unsafe class IndexReader
 
             int[]?[] upper = ReadUpper(header, flags, sectionReader);
             ReadFreeSlots(header, flags, sectionReader);
+            HnswOptions options = ReadCodes(header, sectionReader, store);
 
             for (int id = 0; id < n; id++)
             {
@@ -80,9 +83,9 @@ internal static unsafe class IndexReader
                 segments.Upper(id) = upper[id];
             }
 
-            var graph = new HnswGraph(header.Options, store, n, header.Entry, header.LevelState, frozen: false);
+            var graph = new HnswGraph(options, store, n, header.Entry, header.LevelState, frozen: false);
             graph.RecountInDegrees();
-            return new LoadedGraph(header.Options, graph, KeyMap.Build(keys.AsSpan(0, n), flags.AsSpan(0, n)), header.LiveCount, null);
+            return new LoadedGraph(options, graph, KeyMap.Build(keys.AsSpan(0, n), flags.AsSpan(0, n)), header.LiveCount, null);
         }
         catch
         {
@@ -136,9 +139,32 @@ internal static unsafe class IndexReader
                 }
             }
 
-            NodeStore store = NodeStore.OverExternal(header.PaddedDimensions, layer0Stride, vectors, layer0, n, keys, flags, upper);
-            var graph = new HnswGraph(header.Options, store, n, header.Entry, header.LevelState, frozen: true);
-            return new LoadedGraph(header.Options, graph, null, header.LiveCount, mapping);
+            HnswOptions options = header.Options;
+            ScalarQuantizer? quantizer = null;
+            byte* codes = null;
+            if (header.Has(Section.Codes))
+            {
+                SectionInfo section = header[Section.Codes];
+                var bytes = new ReadOnlySpan<byte>(p + section.Offset, (int)Math.Min(section.Length, FileHeader.CodesPreamble));
+                (options, bool trained) = ParsePreamble(header, bytes, section.Length);
+                if (trained)
+                {
+                    long start = FileHeader.CodesStart(options.Dimensions);
+                    quantizer = ScalarQuantizer.Read(
+                        new ReadOnlySpan<byte>(p + section.Offset + FileHeader.CodesPreamble, (int)(start - FileHeader.CodesPreamble)),
+                        options.Quantization, options.Metric, options.Dimensions);
+                    codes = p + section.Offset + start;
+                }
+
+                if (verify)
+                {
+                    CheckCrc(header, Section.Codes, new ReadOnlySpan<byte>(p, 0), p + section.Offset, section.Length);
+                }
+            }
+
+            NodeStore store = NodeStore.OverExternal(header.PaddedDimensions, layer0Stride, vectors, layer0, n, keys, flags, upper, quantizer, codes);
+            var graph = new HnswGraph(options, store, n, header.Entry, header.LevelState, frozen: true);
+            return new LoadedGraph(options, graph, null, header.LiveCount, mapping);
         }
         catch
         {
@@ -233,6 +259,72 @@ internal static unsafe class IndexReader
 
             flags[id] |= NodeFlags.Free;
         }
+    }
+
+    /// <summary>
+    /// Reads a version-3 file's codes section into <paramref name="store"/> (new blocks, when the file's index was
+    /// trained) and returns the options with its quantisation; a file of an older version has none.
+    /// </summary>
+    private static HnswOptions ReadCodes(FileHeader header, SectionReader reader, NodeStore store)
+    {
+        if (!header.Has(Section.Codes))
+        {
+            return header.Options;
+        }
+
+        SectionInfo section = header[Section.Codes];
+        Span<byte> preamble = stackalloc byte[FileHeader.CodesPreamble];
+        reader.Begin(section);
+        reader.Continue(preamble[..(int)Math.Min(section.Length, FileHeader.CodesPreamble)]);
+        (HnswOptions options, bool trained) = ParsePreamble(header, preamble, section.Length);
+        if (trained)
+        {
+            var fields = new byte[FileHeader.CodesStart(options.Dimensions) - FileHeader.CodesPreamble];
+            reader.Continue(fields);
+            ScalarQuantizer quantizer = ScalarQuantizer.Read(fields, options.Quantization, options.Metric, options.Dimensions);
+            store.InstallCodes(quantizer, header.NodeCount, encode: false);
+            NodeSegments segments = store.Segments;
+            int perSegment = 1 << segments.Shift;
+            for (int first = 0; first < header.NodeCount; first += perSegment)
+            {
+                int count = Math.Min(perSegment, header.NodeCount - first);
+                reader.Continue(new Span<byte>(segments.Code(first), count * quantizer.CodeBytes));
+            }
+        }
+
+        reader.End(Section.Codes, section);
+        return options;
+    }
+
+    /// <summary>The codes section's preamble: the quantisation and training size (into the options) and whether codes follow.</summary>
+    private static (HnswOptions Options, bool Trained) ParsePreamble(FileHeader header, ReadOnlySpan<byte> preamble, long sectionLength)
+    {
+        if (preamble.Length < FileHeader.CodesPreamble || preamble[12..].ContainsAnyExcept((byte)0))
+        {
+            throw FileHeader.Invalid("the codes section's preamble is short or has unknown fields");
+        }
+
+        int kind = BinaryPrimitives.ReadInt32LittleEndian(preamble);
+        int trainingSize = BinaryPrimitives.ReadInt32LittleEndian(preamble[4..]);
+        int trained = BinaryPrimitives.ReadInt32LittleEndian(preamble[8..]);
+        HnswOptions options;
+        try
+        {
+            options = header.Options with { Quantization = (Quantization)kind, QuantizationTrainingSize = trainingSize };
+            options.Validate();
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            throw FileHeader.Invalid($"the stored quantisation is out of range ({e.ParamName})");
+        }
+
+        if (trained is not (0 or 1) || (trained == 1 && options.Quantization == Quantization.None)
+            || sectionLength != FileHeader.CodesLength(options, header.NodeCount, trained == 1))
+        {
+            throw FileHeader.Invalid($"the codes section ({sectionLength} bytes) does not match its quantisation {options.Quantization} and {header.NodeCount} nodes");
+        }
+
+        return (options, trained == 1);
     }
 
     /// <summary>One stored neighbour list: version 0, a count within capacity, links to other nodes on this level or above.</summary>

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using VectorIndex.Graph;
 using VectorIndex.Storage;
@@ -44,6 +45,10 @@ internal static unsafe class IndexWriter
 
         /// <summary>The upper-layer records of every node above layer 0, in id order, version words zeroed.</summary>
         public required int[] Upper { get; init; }
+
+        /// <summary>The quantiser and codes (null: not quantised or not trained). Only a compaction or a refit replaces
+        /// them, and the caller keeps both out while the file is written.</summary>
+        public required CodeBlocks? Codes { get; init; }
     }
 
     /// <summary>Copies what inserts and removals change. The caller keeps writers out while this runs.</summary>
@@ -101,6 +106,7 @@ internal static unsafe class IndexWriter
             Flags = flags,
             Layer0 = layer0,
             Upper = upper,
+            Codes = segments.Codes,
         };
     }
 
@@ -109,12 +115,16 @@ internal static unsafe class IndexWriter
     {
         NodeSegments segments = snapshot.Graph.Segments;
         int n = snapshot.NodeCount;
-        long[] lengths = FileHeader.ExpectedLengths(snapshot.Options, n, snapshot.Upper.LongLength);
+        long[] lengths =
+        [
+            .. FileHeader.ExpectedLengths(snapshot.Options, n, snapshot.Upper.LongLength),
+            FileHeader.CodesLength(snapshot.Options, n, snapshot.Codes is not null),
+        ];
         var crcs = new uint[lengths.Length];
         for (int s = 0; s < crcs.Length; s++)
         {
             uint crc = Crc32C.Initial;
-            Emit((Section)s, snapshot, segments, chunk => crc = Crc32C.Append(crc, chunk));
+            Emit(FileHeader.SectionAt(FileHeader.CurrentVersion, s), snapshot, segments, chunk => crc = Crc32C.Append(crc, chunk));
             crcs[s] = Crc32C.Finish(crc);
             cancellationToken.ThrowIfCancellationRequested();
         }
@@ -138,7 +148,7 @@ internal static unsafe class IndexWriter
             SectionInfo section = header.Sections[s];
             stream.Write(zeros[..(int)(section.Offset - written)]);
             written = section.Offset;
-            Emit((Section)s, snapshot, segments, chunk =>
+            Emit(FileHeader.SectionAt(FileHeader.CurrentVersion, s), snapshot, segments, chunk =>
             {
                 stream.Write(chunk);
                 written += chunk.Length;
@@ -182,6 +192,36 @@ internal static unsafe class IndexWriter
                 }
 
                 break;
+            case Section.Codes:
+                EmitCodes(snapshot, segments, sink);
+                break;
+        }
+    }
+
+    /// <summary>The codes section: the preamble, then (trained) the quantiser padded to 64 bytes and the codes in id order.</summary>
+    private static void EmitCodes(GraphSnapshot snapshot, NodeSegments segments, ChunkSink sink)
+    {
+        CodeBlocks? codes = snapshot.Codes;
+        Span<byte> preamble = stackalloc byte[FileHeader.CodesPreamble];
+        preamble.Clear();
+        BinaryPrimitives.WriteInt32LittleEndian(preamble, (int)snapshot.Options.Quantization);
+        BinaryPrimitives.WriteInt32LittleEndian(preamble[4..], snapshot.Options.QuantizationTrainingSize);
+        BinaryPrimitives.WriteInt32LittleEndian(preamble[8..], codes is null ? 0 : 1);
+        sink(preamble);
+        if (codes is null)
+        {
+            return;
+        }
+
+        var quantizer = new byte[FileHeader.CodesStart(snapshot.Options.Dimensions) - FileHeader.CodesPreamble];
+        codes.Quantizer.Write(quantizer);
+        sink(quantizer);
+        var view = segments.WithCodes(codes);
+        int perSegment = 1 << segments.Shift;
+        for (int first = 0; first < snapshot.NodeCount; first += Math.Min(perSegment, NodesPerChunk))
+        {
+            int count = Math.Min(Math.Min(perSegment - (first & segments.Mask), NodesPerChunk), snapshot.NodeCount - first);
+            sink(new ReadOnlySpan<byte>(view.Code(first), count * codes.Stride));
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using VectorIndex.Codes;
 
 namespace VectorIndex.Storage;
 
@@ -6,7 +7,8 @@ namespace VectorIndex.Storage;
 /// Owns the per-node storage of a graph in fixed-size segments: the vectors (one 64-byte-aligned native slab per
 /// segment), the layer-0 link records (one native block per segment, fixed stride), keys, flags and upper-layer
 /// records. Growing adds segments and publishes a new <see cref="NodeSegments"/> snapshot; nothing is ever copied
-/// or moved, so readers are never stalled by growth.
+/// or moved, so readers are never stalled by growth. A quantised store, once trained, also keeps one block of codes
+/// per segment (<see cref="InstallCodes"/>), allocated with the segment from then on.
 /// </summary>
 internal sealed unsafe class NodeStore : IDisposable
 {
@@ -35,7 +37,8 @@ internal sealed unsafe class NodeStore : IDisposable
     /// file), and whose small per-node arrays are the given ones. It cannot grow.
     /// </summary>
     public static NodeStore OverExternal(
-        int vectorStride, int layer0Stride, byte* vectors, byte* layer0, int count, ulong[] keys, byte[] flags, int[]?[] upper)
+        int vectorStride, int layer0Stride, byte* vectors, byte* layer0, int count, ulong[] keys, byte[] flags, int[]?[] upper,
+        ScalarQuantizer? quantizer = null, byte* codes = null)
     {
         int shift = SegmentShift(vectorStride);
         int perSegment = 1 << shift;
@@ -46,10 +49,16 @@ internal sealed unsafe class NodeStore : IDisposable
         var flagSegments = new byte[segmentCount][];
         var upperSegments = new int[]?[segmentCount][];
         var inDegree = new int[segmentCount][];
+        var codeSegments = new nint[segmentCount];
         for (int seg = 0; seg < segmentCount; seg++)
         {
             int first = seg << shift;
             int n = Math.Min(perSegment, count - first);
+            if (quantizer is not null)
+            {
+                codeSegments[seg] = (nint)(codes + ((long)first * quantizer.CodeBytes));
+            }
+
             vectorSegments[seg] = (nint)(vectors + ((long)first * vectorStride * sizeof(float)));
             layer0Segments[seg] = (nint)(layer0 + ((long)first * layer0Stride * sizeof(int)));
             keySegments[seg] = keys.AsSpan(first, n).ToArray();
@@ -59,7 +68,8 @@ internal sealed unsafe class NodeStore : IDisposable
         }
 
         return new NodeStore(new NodeSegments(
-            shift, vectorStride, layer0Stride, vectorSegments, layer0Segments, keySegments, flagSegments, upperSegments, inDegree));
+            shift, vectorStride, layer0Stride, vectorSegments, layer0Segments, keySegments, flagSegments, upperSegments, inDegree,
+            quantizer is null ? null : new CodeBlocks(quantizer, codeSegments)));
     }
 
     // Segments of about 4 MiB of vectors: small enough for small indexes, large enough to be few.
@@ -110,8 +120,14 @@ internal sealed unsafe class NodeStore : IDisposable
             old.FlagSegments.CopyTo(flags, 0);
             old.UpperSegments.CopyTo(upper, 0);
             old.InDegreeSegments.CopyTo(inDegree, 0);
+            CodeBlocks? codes = old.Codes is { } c ? new CodeBlocks(c.Quantizer, [.. c.Blocks, .. new nint[need - have]]) : null;
             for (int s = have; s < need; s++)
             {
+                if (codes is not null)
+                {
+                    codes.Blocks[s] = AllocZeroed(CodeBlockBytes(old, codes.Stride));
+                }
+
                 vectors[s] = AllocZeroed(VectorBlockBytes(old));
                 layer0[s] = AllocZeroed(Layer0BlockBytes(old));
                 keys[s] = new ulong[perSegment];
@@ -120,7 +136,40 @@ internal sealed unsafe class NodeStore : IDisposable
                 inDegree[s] = new int[perSegment];
             }
 
-            _segments = new NodeSegments(old.Shift, old.VectorStride, old.Layer0Stride, vectors, layer0, keys, flags, upper, inDegree);
+            _segments = new NodeSegments(old.Shift, old.VectorStride, old.Layer0Stride, vectors, layer0, keys, flags, upper, inDegree, codes);
+        }
+    }
+
+    /// <summary>
+    /// Codes nodes 0..<paramref name="count"/>-1 with <paramref name="quantizer"/> into new blocks and publishes them
+    /// with it. The caller keeps writers out. Returns the blocks of the codes replaced (none on the first training),
+    /// which the caller frees with <see cref="Release"/> once no reader can hold the old snapshot.
+    /// </summary>
+    /// <remarks>With <paramref name="encode"/> false the new blocks stay zeroed, for a reader to fill.</remarks>
+    public Released InstallCodes(ScalarQuantizer quantizer, int count, bool encode = true)
+    {
+        if (!_ownsMemory)
+        {
+            throw new InvalidOperationException("A memory-mapped index cannot be re-coded.");
+        }
+
+        lock (_growLock)
+        {
+            NodeSegments old = _segments;
+            var blocks = new nint[old.Vectors.Length];
+            for (int s = 0; s < blocks.Length; s++)
+            {
+                blocks[s] = AllocZeroed(CodeBlockBytes(old, quantizer.CodeBytes));
+            }
+
+            NodeSegments coded = old.WithCodes(new CodeBlocks(quantizer, blocks));
+            if (encode)
+            {
+                Parallel.For(0, count, id => quantizer.Encode(coded.Vector(id), coded.Code(id)));
+            }
+
+            _segments = coded;
+            return old.Codes is { } c ? new Released(c.Blocks, c.Blocks.Length * (long)CodeBlockBytes(old, c.Stride)) : default;
         }
     }
 
@@ -128,7 +177,7 @@ internal sealed unsafe class NodeStore : IDisposable
     /// Drops the segments no node below <paramref name="count"/> lives in: publishes the smaller snapshot and returns
     /// their native blocks, which the caller frees with <see cref="Release"/> once no reader can hold the old snapshot.
     /// </summary>
-    public nint[] Shrink(int count)
+    public Released Shrink(int count)
     {
         lock (_growLock)
         {
@@ -136,33 +185,30 @@ internal sealed unsafe class NodeStore : IDisposable
             int keep = (int)(((long)count + old.Mask) >> old.Shift);
             if (!_ownsMemory || keep >= old.Vectors.Length)
             {
-                return [];
+                return default;
             }
 
-            nint[] released = [.. old.Vectors.AsSpan(keep), .. old.Layer0.AsSpan(keep)];
+            CodeBlocks? codes = old.Codes;
+            nint[] released = [.. old.Vectors.AsSpan(keep), .. old.Layer0.AsSpan(keep), .. codes is null ? [] : codes.Blocks.AsSpan(keep)];
+            long bytes = (old.Vectors.Length - keep)
+                * (long)(VectorBlockBytes(old) + Layer0BlockBytes(old) + (codes is null ? 0 : CodeBlockBytes(old, codes.Stride)));
             _segments = new NodeSegments(
                 old.Shift, old.VectorStride, old.Layer0Stride, old.Vectors[..keep], old.Layer0[..keep], old.Keys[..keep],
-                old.FlagSegments[..keep], old.UpperSegments[..keep], old.InDegreeSegments[..keep]);
-            return released;
+                old.FlagSegments[..keep], old.UpperSegments[..keep], old.InDegreeSegments[..keep],
+                codes is null ? null : new CodeBlocks(codes.Quantizer, codes.Blocks[..keep]));
+            return new Released(released, bytes);
         }
     }
 
-    /// <summary>Frees native blocks <see cref="Shrink"/> returned.</summary>
-    public void Release(nint[] blocks)
+    /// <summary>Frees native blocks <see cref="Shrink"/> or <see cref="InstallCodes"/> returned.</summary>
+    public void Release(Released released)
     {
-        if (blocks.Length == 0)
-        {
-            return;
-        }
-
-        NodeSegments s = _segments;
-        long bytes = (blocks.Length / 2) * (long)(VectorBlockBytes(s) + Layer0BlockBytes(s));
-        foreach (nint p in blocks)
+        foreach (nint p in released.Blocks ?? [])
         {
             NativeMemory.AlignedFree((void*)p);
         }
 
-        Interlocked.Add(ref _nativeBytes, -bytes);
+        Interlocked.Add(ref _nativeBytes, -released.Bytes);
     }
 
     public void Dispose()
@@ -186,6 +232,11 @@ internal sealed unsafe class NodeStore : IDisposable
                 NativeMemory.AlignedFree((void*)p);
             }
 
+            foreach (nint p in s.Codes?.Blocks ?? [])
+            {
+                NativeMemory.AlignedFree((void*)p);
+            }
+
             _segments = new NodeSegments(s.Shift, s.VectorStride, s.Layer0Stride, [], [], [], [], [], []);
             _nativeBytes = 0;
         }
@@ -196,6 +247,8 @@ internal sealed unsafe class NodeStore : IDisposable
 
     private static nuint Layer0BlockBytes(NodeSegments s) => (nuint)(s.Mask + 1) * (nuint)s.Layer0Stride * sizeof(int);
 
+    private static nuint CodeBlockBytes(NodeSegments s, int codeStride) => (nuint)(s.Mask + 1) * (nuint)codeStride;
+
     private nint AllocZeroed(nuint bytes)
     {
         void* p = NativeMemory.AlignedAlloc(bytes, Alignment);
@@ -204,3 +257,6 @@ internal sealed unsafe class NodeStore : IDisposable
         return (nint)p;
     }
 }
+
+/// <summary>Native blocks taken out of a published snapshot, to free once no reader can hold it, and their size.</summary>
+internal readonly record struct Released(nint[]? Blocks, long Bytes);

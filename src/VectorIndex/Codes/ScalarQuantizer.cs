@@ -1,0 +1,303 @@
+using System.Buffers.Binary;
+
+namespace VectorIndex.Codes;
+
+/// <summary>
+/// The scalar code of <see cref="Quantization.Int8"/> and <see cref="Quantization.Int4"/>: every coordinate becomes a
+/// small integer on one step (<see cref="Scale"/>) shared by all dimensions, so that the distance between two codes is
+/// an integer sum the SIMD kernels compute in a few instructions per 16-64 coordinates, and one multiply turns it into
+/// the metric's units.
+/// <list type="bullet">
+/// <item>L2 and cosine: unsigned codes, <c>x ≈ Offsets[d] + Scale * c</c>, 0..255 or 0..15. Each dimension has its own
+/// offset, centring its range in the codes' range; the offsets cancel in a difference, so
+/// <c>|q - x|² ≈ Scale² * Σ (cq - cx)²</c> (symmetric: the query is coded too). Cosine vectors are unit length, so
+/// <c>1 - q·x = |q - x|² / 2</c>.</item>
+/// <item>Inner product: signed codes, <c>x ≈ Scale * c</c>, -127..127 or -7..7 (no offsets: they would not cancel in
+/// a product), <c>1 - q·x ≈ 1 - Scale² * Σ cq * cx</c>.</item>
+/// </list>
+/// Why one step for all dimensions and not one per dimension: per-dimension steps make the sum a weighted one, which
+/// needs a float multiply per coordinate and loses the integer kernel. The ranges come from a sample: per dimension
+/// the <see cref="ClipQuantile"/> and 1 - it quantiles (all of the range for 8 bits, glass's 1% for 4 bits); the
+/// step is the widest dimension's range over the code's levels. Coordinates beyond the range are clipped and
+/// counted, so an index can tell when the data has drifted away from its sample (<see cref="ClippedShare"/>).
+/// Codes are stored <see cref="CodeBytes"/> long (a multiple of 64, zero-padded: zeros add nothing to either sum).
+/// </summary>
+internal sealed unsafe class ScalarQuantizer
+{
+    /// <summary>Bytes of the serialised fields before the offsets (see <see cref="Write"/>).</summary>
+    public const int HeaderBytes = 48;
+
+    private readonly float _inverseScale;
+    private readonly int _maxCode;
+    private readonly int _minCode;
+    private long _clipped;
+    private long _coded;
+
+    private ScalarQuantizer(Quantization kind, Metric metric, int dimensions, float scale, float[] offsets, long clipped, long coded)
+    {
+        Kind = kind;
+        Metric = metric;
+        Dimensions = dimensions;
+        Signed = metric == Metric.InnerProduct;
+        Scale = scale;
+        Offsets = offsets;
+        _inverseScale = 1f / scale;
+        _clipped = clipped;
+        _coded = coded;
+        CodeBytes = CodeBytesOf(kind, dimensions);
+        int levels = kind == Quantization.Int8 ? 255 : 15;
+        _maxCode = Signed ? levels / 2 : levels;
+        _minCode = Signed ? -_maxCode : 0;
+        float squared = scale * scale;
+        (Factor, Bias) = metric switch
+        {
+            Metric.L2Squared => (squared, 0f),
+            Metric.Cosine => (squared / 2, 0f),
+            _ => (-squared, 1f),
+        };
+    }
+
+    /// <summary>Int8 or Int4.</summary>
+    public Quantization Kind { get; }
+
+    public Metric Metric { get; }
+
+    public int Dimensions { get; }
+
+    /// <summary>Signed codes (inner product) or unsigned ones with per-dimension offsets (L2, cosine).</summary>
+    public bool Signed { get; }
+
+    /// <summary>One code step, in the vectors' units.</summary>
+    public float Scale { get; }
+
+    /// <summary>Per dimension, the value of code 0 (all zero for signed codes).</summary>
+    public float[] Offsets { get; }
+
+    /// <summary>A code distance in the metric's units is <c>Bias + Factor * kernel sum</c>.</summary>
+    public float Factor { get; }
+
+    /// <inheritdoc cref="Factor"/>
+    public float Bias { get; }
+
+    /// <summary>Bytes per stored code: a multiple of 64.</summary>
+    public int CodeBytes { get; }
+
+    /// <summary>Coordinates coded so far (the training sample's and every stored vector's since).</summary>
+    public long CodedCoordinates => Interlocked.Read(ref _coded);
+
+    /// <summary>How many of them fell outside the range and were clipped.</summary>
+    public long ClippedCoordinates => Interlocked.Read(ref _clipped);
+
+    /// <summary>The share of coded coordinates that were clipped.</summary>
+    public double ClippedShare => CodedCoordinates == 0 ? 0 : (double)ClippedCoordinates / CodedCoordinates;
+
+    /// <summary>The quantile of each dimension's values the range starts at (and 1 - it, where it ends).</summary>
+    public static double ClipQuantile(Quantization kind) => kind == Quantization.Int8 ? 0 : 0.01;
+
+    /// <summary>Bytes per stored code of <paramref name="kind"/>; 0 for <see cref="Quantization.None"/>.</summary>
+    public static int CodeBytesOf(Quantization kind, int dimensions)
+    {
+        long bytes = kind switch
+        {
+            Quantization.Int8 => dimensions,
+            Quantization.Int4 => ((long)dimensions + 1) / 2,
+            _ => 0,
+        };
+        return (int)((bytes + 63) / 64 * 64);
+    }
+
+    /// <summary>
+    /// Fits the ranges on <paramref name="count"/> sample rows of <paramref name="dimensions"/> floats (row-major in
+    /// <paramref name="sample"/>, cosine rows already normalised).
+    /// </summary>
+    public static ScalarQuantizer Train(Quantization kind, Metric metric, int dimensions, float[] sample, int count)
+    {
+        if (count < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), count, "Training needs at least one vector.");
+        }
+
+        double q = ClipQuantile(kind);
+        int lowRank = (int)Math.Floor(q * (count - 1));
+        int highRank = (count - 1) - lowRank;
+        var low = new float[dimensions];
+        var high = new float[dimensions];
+        Parallel.For(0, dimensions, () => new float[count], (d, _, column) =>
+        {
+            for (int i = 0; i < count; i++)
+            {
+                column[i] = sample[((long)i * dimensions) + d];
+            }
+
+            if (lowRank == 0)
+            {
+                (low[d], high[d]) = (column.Min(), column.Max());
+            }
+            else
+            {
+                Array.Sort(column);
+                (low[d], high[d]) = (column[lowRank], column[highRank]);
+            }
+
+            return column;
+        }, _ => { });
+
+        int levels = kind == Quantization.Int8 ? 255 : 15;
+        var offsets = new float[dimensions];
+        float scale;
+        if (metric == Metric.InnerProduct)
+        {
+            float largest = 0;
+            for (int d = 0; d < dimensions; d++)
+            {
+                largest = Math.Max(largest, Math.Max(Math.Abs(low[d]), Math.Abs(high[d])));
+            }
+
+            scale = largest > 0 ? largest / (levels / 2) : 1f;
+        }
+        else
+        {
+            float widest = 0;
+            for (int d = 0; d < dimensions; d++)
+            {
+                widest = Math.Max(widest, high[d] - low[d]);
+            }
+
+            scale = widest > 0 ? widest / levels : 1f;
+
+            // Centre each dimension's range in the codes' range; snap to the step so that integer data on a unit
+            // step (pixels) stays exact.
+            for (int d = 0; d < dimensions; d++)
+            {
+                float start = ((low[d] + high[d]) / 2) - (scale * levels / 2);
+                offsets[d] = Math.Min(low[d], MathF.Round(start / scale) * scale);
+            }
+        }
+
+        var quantizer = new ScalarQuantizer(kind, metric, dimensions, scale, offsets, 0, 0);
+        var scratch = new byte[quantizer.CodeBytes];
+        fixed (float* rows = sample)
+        fixed (byte* c = scratch)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                quantizer.Encode(rows + ((long)i * dimensions), c);
+            }
+        }
+
+        return quantizer;
+    }
+
+    /// <summary>
+    /// Codes <see cref="Dimensions"/> floats at <paramref name="vector"/> into <see cref="CodeBytes"/> bytes at
+    /// <paramref name="code"/> (zero-padded) and counts the clipped coordinates; returns how many were clipped.
+    /// </summary>
+    public int Encode(float* vector, byte* code)
+    {
+        int clipped = EncodeQuery(vector, code);
+        Interlocked.Add(ref _coded, Dimensions);
+        if (clipped > 0)
+        {
+            Interlocked.Add(ref _clipped, clipped);
+        }
+
+        return clipped;
+    }
+
+    /// <summary>As <see cref="Encode"/>, without counting (a query is not stored).</summary>
+    public int EncodeQuery(float* vector, byte* code)
+    {
+        new Span<byte>(code, CodeBytes).Clear();
+        int clipped = 0;
+        bool four = Kind == Quantization.Int4;
+        for (int d = 0; d < Dimensions; d++)
+        {
+            float scaled = (vector[d] - Offsets[d]) * _inverseScale;
+            int c = (int)MathF.Round(scaled);
+            if (c < _minCode || c > _maxCode)
+            {
+                // Half a step beyond the last code still rounds to it: only what is further counts as clipped.
+                clipped += scaled < _minCode - 0.5f || scaled > _maxCode + 0.5f ? 1 : 0;
+                c = Math.Clamp(c, _minCode, _maxCode);
+            }
+
+            if (four)
+            {
+                code[d >> 1] |= (byte)((c & 0xF) << ((d & 1) * 4));
+            }
+            else
+            {
+                code[d] = (byte)c;
+            }
+        }
+
+        return clipped;
+    }
+
+    /// <summary>The value a code stands for in dimension <paramref name="d"/> (tests).</summary>
+    public float Decode(ReadOnlySpan<byte> code, int d)
+    {
+        int c = Kind == Quantization.Int4 ? (code[d >> 1] >> ((d & 1) * 4)) & 0xF : code[d];
+        if (Signed)
+        {
+            c = Kind == Quantization.Int4 ? ((c ^ 8) - 8) : (sbyte)c;
+        }
+
+        return Offsets[d] + (Scale * c);
+    }
+
+    /// <summary>Bytes <see cref="Write"/> produces: the fixed fields and the offsets.</summary>
+    public int SerializedBytes => HeaderBytes + (Dimensions * sizeof(float));
+
+    /// <summary>
+    /// Serialises: kind, metric, dimensions, code bytes (int32 each), scale (float32), clipped and coded counts
+    /// (int64 each), 12 zero bytes, then the offsets. Little-endian.
+    /// </summary>
+    public void Write(Span<byte> destination)
+    {
+        destination[..SerializedBytes].Clear();
+        BinaryPrimitives.WriteInt32LittleEndian(destination, (int)Kind);
+        BinaryPrimitives.WriteInt32LittleEndian(destination[4..], (int)Metric);
+        BinaryPrimitives.WriteInt32LittleEndian(destination[8..], Dimensions);
+        BinaryPrimitives.WriteInt32LittleEndian(destination[12..], CodeBytes);
+        BinaryPrimitives.WriteSingleLittleEndian(destination[16..], Scale);
+        BinaryPrimitives.WriteInt64LittleEndian(destination[20..], ClippedCoordinates);
+        BinaryPrimitives.WriteInt64LittleEndian(destination[28..], CodedCoordinates);
+        for (int d = 0; d < Dimensions; d++)
+        {
+            BinaryPrimitives.WriteSingleLittleEndian(destination[(HeaderBytes + (d * sizeof(float)))..], Offsets[d]);
+        }
+    }
+
+    /// <summary>Reads what <see cref="Write"/> wrote, for an index of <paramref name="kind"/>, <paramref name="metric"/> and <paramref name="dimensions"/>.</summary>
+    /// <exception cref="InvalidDataException">A field does not match the index or is not finite.</exception>
+    public static ScalarQuantizer Read(ReadOnlySpan<byte> source, Quantization kind, Metric metric, int dimensions)
+    {
+        if (source.Length < HeaderBytes + ((long)dimensions * sizeof(float))
+            || BinaryPrimitives.ReadInt32LittleEndian(source) != (int)kind
+            || BinaryPrimitives.ReadInt32LittleEndian(source[4..]) != (int)metric
+            || BinaryPrimitives.ReadInt32LittleEndian(source[8..]) != dimensions
+            || BinaryPrimitives.ReadInt32LittleEndian(source[12..]) != CodeBytesOf(kind, dimensions)
+            || source[36..HeaderBytes].ContainsAnyExcept((byte)0))
+        {
+            throw new InvalidDataException("Not a valid VectorIndex index: the quantiser's fields do not match the index's options.");
+        }
+
+        float scale = BinaryPrimitives.ReadSingleLittleEndian(source[16..]);
+        long clipped = BinaryPrimitives.ReadInt64LittleEndian(source[20..]);
+        long coded = BinaryPrimitives.ReadInt64LittleEndian(source[28..]);
+        var offsets = new float[dimensions];
+        for (int d = 0; d < dimensions; d++)
+        {
+            offsets[d] = BinaryPrimitives.ReadSingleLittleEndian(source[(HeaderBytes + (d * sizeof(float)))..]);
+        }
+
+        if (!float.IsFinite(scale) || scale <= 0 || !float.IsFinite(1f / scale) || clipped < 0 || coded < clipped
+            || !offsets.All(float.IsFinite))
+        {
+            throw new InvalidDataException("Not a valid VectorIndex index: the quantiser's scale, offsets or counts are out of range.");
+        }
+
+        return new ScalarQuantizer(kind, metric, dimensions, scale, offsets, clipped, coded);
+    }
+}

@@ -1,0 +1,106 @@
+using VectorIndex.Codes;
+using VectorIndex.Storage;
+
+namespace VectorIndex;
+
+/// <summary>Quantised traversal: when the codes are fitted, and refitted (see <see cref="HnswOptions.Quantization"/>).</summary>
+public sealed partial class HnswIndex
+{
+    // The most vectors the codes' ranges are fitted on.
+    private const int MaxTrainingSample = 20_000;
+
+    /// <summary>
+    /// Whether searches walk codes now: the index is quantised (<see cref="HnswOptions.Quantization"/>) and has fitted
+    /// its codes (it held <see cref="HnswOptions.QuantizationTrainingSize"/> vectors once, or was loaded so).
+    /// </summary>
+    public bool IsQuantizationTrained => _graph.Segments.Quantizer is not null;
+
+    /// <summary>
+    /// Fits the codes' ranges on a sample of the live vectors (up to 20,000, spread over the index) and codes every
+    /// stored vector again, now, whatever their number. Adds, removes and compactions wait meanwhile; searches go on,
+    /// each with the codes it started with. Useful after the data has drifted from what the codes were fitted on
+    /// (<see cref="IndexStatistics.ClippedShare"/>), and what <see cref="Compact()"/> does by itself when the clipped
+    /// share exceeds twice what the fit clips by design.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The index is not quantised, is empty, or is read-only.</exception>
+    /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
+    public void TrainQuantization()
+    {
+        ThrowIfDisposed();
+        ThrowIfReadOnly();
+        if (Options.Quantization == Quantization.None)
+        {
+            throw new InvalidOperationException("The index is not quantised (HnswOptions.Quantization is None).");
+        }
+
+        Exclusively(() =>
+        {
+            if (Count == 0)
+            {
+                throw new InvalidOperationException("An empty index has nothing to fit the codes on.");
+            }
+
+            TrainCore();
+        });
+    }
+
+    /// <summary>Fits the codes once the index has reached its training size. Call holding no lock.</summary>
+    private void TrainIfDue()
+    {
+        if (Options.Quantization != Quantization.None && _graph.Segments.Quantizer is null && Count >= Options.QuantizationTrainingSize)
+        {
+            Exclusively(() =>
+            {
+                if (_graph.Segments.Quantizer is null && Count >= Options.QuantizationTrainingSize)
+                {
+                    TrainCore();
+                }
+            });
+        }
+    }
+
+    /// <summary>At a compaction: refits when the share of clipped coordinates has grown past twice what the fit clips by design.</summary>
+    private void RefitIfDrifted()
+    {
+        if (_graph.Segments.Quantizer is { } quantizer && Count > 0
+            && quantizer.ClippedShare > (2 * 2 * ScalarQuantizer.ClipQuantile(quantizer.Kind)) + 0.001)
+        {
+            TrainCore();
+        }
+    }
+
+    /// <summary>Samples live vectors evenly over the ids, fits, and installs the codes. The caller holds the gate exclusively.</summary>
+    private void TrainCore()
+    {
+        NodeSegments segments = _graph.Segments;
+        int n = _graph.NodeCount;
+        int live = Count;
+        int take = Math.Min(live, MaxTrainingSample);
+        int dims = Dimensions;
+        var sample = new float[(long)take * dims];
+        int rows = 0;
+        double step = (double)live / take;
+        double next = 0;
+        for (int id = 0, seen = 0; id < n && rows < take; id++)
+        {
+            if (_graph.IsDeleted(id))
+            {
+                continue;
+            }
+
+            if (seen++ >= next)
+            {
+                _graph.VectorOf(id).CopyTo(sample.AsSpan(rows++ * dims, dims));
+                next += step;
+            }
+        }
+
+        var quantizer = ScalarQuantizer.Train(Options.Quantization, Metric, dims, sample, rows);
+        _graph.InstallCodes(quantizer);
+        GC.KeepAlive(segments);
+    }
+
+    /// <summary>The re-rank depth a search passes the graph: -1 walks the floats (not quantised).</summary>
+    private int RerankFor(SearchOptions? options, int ef) =>
+        Options.Quantization == Quantization.None ? -1 : options?.Rerank ?? ef;
+}

@@ -1,0 +1,95 @@
+using VectorIndex.Distance;
+
+namespace VectorIndex.Tests;
+
+/// <summary>
+/// Every integer code kernel variant this CPU runs natively, for each of the four operators, at every length 1..256
+/// and at unaligned offsets, against a plain scalar reference written here. The sums are integers, so they must be
+/// equal. CI runs this class again with AVX-512, AVX2 and all hardware intrinsics off.
+/// </summary>
+public sealed class CodeKernelTests
+{
+    private const int MaxLength = 256;
+
+    public static TheoryData<string> Variants()
+    {
+        var data = new TheoryData<string>();
+        foreach (CodeKernelVariant v in CodeKernelVariants.Accelerated)
+        {
+            data.Add(v.Name);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void Unsigned_8_bit_squared_distance_matches_the_reference(string name) =>
+        ForEveryLength(Variant(name).SquaredL2U8, (a, b) => (a - b) * (a - b), name);
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void Signed_8_bit_dot_product_matches_the_reference(string name) =>
+        ForEveryLength(Variant(name).DotS8, (a, b) => (sbyte)a * (sbyte)b, name);
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void Unsigned_4_bit_squared_distance_matches_the_reference(string name) =>
+        ForEveryLength(Variant(name).SquaredL2U4, (a, b) => Square((a & 15) - (b & 15)) + Square((a >> 4) - (b >> 4)), name);
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void Signed_4_bit_dot_product_matches_the_reference(string name) =>
+        ForEveryLength(Variant(name).DotS4, (a, b) => (Nibble(a & 15) * Nibble(b & 15)) + (Nibble(a >> 4) * Nibble(b >> 4)), name);
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void The_extremes_do_not_saturate(string name)
+    {
+        // The largest per-byte terms, over a long run: 255^2, (-128)^2, 2 * 15^2, 2 * (-8)^2.
+        CodeKernelVariant v = Variant(name);
+        byte[] zeros = new byte[4096], full = [.. Enumerable.Repeat((byte)255, 4096)], minimum = [.. Enumerable.Repeat((byte)0x80, 4096)];
+        byte[] nibbleMinimum = [.. Enumerable.Repeat((byte)0x88, 4096)];
+        v.SquaredL2U8(full, zeros).Should().Be(4096 * 255 * 255);
+        v.DotS8(minimum, minimum).Should().Be(4096 * 128 * 128);
+        v.SquaredL2U4(full, zeros).Should().Be(4096 * 2 * 15 * 15);
+        v.DotS4(nibbleMinimum, nibbleMinimum).Should().Be(4096 * 2 * 64);
+    }
+
+    [Fact]
+    public void The_registry_lists_the_scalar_fallback_and_the_dispatch_as_always_available()
+    {
+        CodeKernelVariants.Accelerated.Select(v => v.Name).Should().Contain(["Scalar", "Dispatch"]);
+        CodeKernelVariants.All.Select(v => v.Name).Should().OnlyHaveUniqueItems();
+    }
+
+    private static CodeKernelVariant Variant(string name) => CodeKernelVariants.All.Single(v => v.Name == name);
+
+    private static int Square(int x) => x * x;
+
+    private static int Nibble(int n) => n >= 8 ? n - 16 : n;
+
+    private static void ForEveryLength(CodeSpanKernel kernel, Func<int, int, int> term, string name)
+    {
+        var random = new Random(17);
+        byte[] a = new byte[MaxLength + 3];
+        byte[] b = new byte[MaxLength + 3];
+        random.NextBytes(a);
+        random.NextBytes(b);
+        for (int length = 1; length <= MaxLength; length++)
+        {
+            for (int offset = 0; offset < 3; offset++)
+            {
+                ReadOnlySpan<byte> x = a.AsSpan(offset, length);
+                ReadOnlySpan<byte> y = b.AsSpan(3 - offset, length);
+                int expected = 0;
+                for (int i = 0; i < length; i++)
+                {
+                    expected += term(x[i], y[i]);
+                }
+
+                kernel(x, y).Should().Be(expected, $"{name} at length {length}, offset {offset}");
+            }
+        }
+    }
+}

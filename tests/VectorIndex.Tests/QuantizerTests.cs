@@ -1,0 +1,111 @@
+using VectorIndex.Codes;
+
+namespace VectorIndex.Tests;
+
+/// <summary>The scalar code: what it keeps exactly, what it clips, and its serialised form.</summary>
+public sealed unsafe class QuantizerTests
+{
+    [Fact]
+    public void Int8_codes_of_pixel_data_are_exact()
+    {
+        // Integers 0..255 in every dimension (Fashion-MNIST's pixels): one unit step, every value a code.
+        const int d = 20, n = 500;
+        var random = new Random(3);
+        float[] data = [.. Enumerable.Range(0, n * d).Select(i => (float)(i % d == 0 ? random.Next(256) : random.Next(40, 120)))];
+        data[0] = 0;
+        data[d] = 255;
+        var quantizer = ScalarQuantizer.Train(Quantization.Int8, Metric.L2Squared, d, data, n);
+
+        quantizer.Scale.Should().Be(1f);
+        byte[] code = new byte[quantizer.CodeBytes];
+        for (int row = 0; row < n; row++)
+        {
+            fixed (float* v = &data[row * d])
+            fixed (byte* c = code)
+            {
+                quantizer.Encode(v, c);
+            }
+
+            for (int i = 0; i < d; i++)
+            {
+                quantizer.Decode(code, i).Should().Be(data[(row * d) + i], $"row {row}, dimension {i}");
+            }
+        }
+
+        quantizer.ClippedCoordinates.Should().Be(0);
+    }
+
+    [Theory]
+    [InlineData(Quantization.Int8, Metric.L2Squared)]
+    [InlineData(Quantization.Int8, Metric.InnerProduct)]
+    [InlineData(Quantization.Int4, Metric.L2Squared)]
+    [InlineData(Quantization.Int4, Metric.InnerProduct)]
+    public void A_coordinate_in_range_decodes_within_half_a_step_and_one_outside_is_clipped_and_counted(Quantization kind, Metric metric)
+    {
+        const int d = 16, n = 2_000;
+        float[] data = TestData.Clustered(n, d, seed: 4);
+        var quantizer = ScalarQuantizer.Train(kind, metric, d, data, n);
+        long clippedByTheFit = quantizer.ClippedCoordinates;
+        byte[] code = new byte[quantizer.CodeBytes];
+        float[] v = data[..d];
+        fixed (float* p = v)
+        fixed (byte* c = code)
+        {
+            quantizer.Encode(p, c);
+        }
+
+        for (int i = 0; i < d; i++)
+        {
+            float low = quantizer.Decode(Enumerable.Repeat((byte)(quantizer.Signed ? (kind == Quantization.Int8 ? 0x81 : 0x99) : 0), quantizer.CodeBytes).ToArray(), i);
+            float high = quantizer.Decode(Enumerable.Repeat((byte)(quantizer.Signed ? (kind == Quantization.Int8 ? 0x7F : 0x77) : 0xFF), quantizer.CodeBytes).ToArray(), i);
+            if (v[i] >= low && v[i] <= high)
+            {
+                Math.Abs(quantizer.Decode(code, i) - v[i]).Should().BeLessThanOrEqualTo((quantizer.Scale / 2) * 1.0001f, $"dimension {i}");
+            }
+        }
+
+        // Far outside every range: all coordinates clipped, and counted.
+        float[] far = [.. Enumerable.Repeat(1e6f, d)];
+        fixed (float* p = far)
+        fixed (byte* c = code)
+        {
+            quantizer.Encode(p, c).Should().Be(d);
+        }
+
+        quantizer.ClippedCoordinates.Should().Be(clippedByTheFit + d);
+        quantizer.CodedCoordinates.Should().Be(((long)n + 2) * d);
+    }
+
+    [Fact]
+    public void Codes_are_padded_to_whole_cache_lines()
+    {
+        ScalarQuantizer.CodeBytesOf(Quantization.Int8, 784).Should().Be(832);
+        ScalarQuantizer.CodeBytesOf(Quantization.Int4, 784).Should().Be(448);
+        ScalarQuantizer.CodeBytesOf(Quantization.Int8, 128).Should().Be(128);
+        ScalarQuantizer.CodeBytesOf(Quantization.Int4, 1).Should().Be(64);
+        ScalarQuantizer.CodeBytesOf(Quantization.None, 128).Should().Be(0);
+    }
+
+    [Fact]
+    public void The_serialised_form_reads_back_identical_and_bad_fields_are_refused()
+    {
+        const int d = 10;
+        float[] data = TestData.Clustered(300, d, seed: 5);
+        var quantizer = ScalarQuantizer.Train(Quantization.Int4, Metric.Cosine, d, data, 300);
+        byte[] bytes = new byte[quantizer.SerializedBytes];
+        quantizer.Write(bytes);
+
+        ScalarQuantizer copy = ScalarQuantizer.Read(bytes, Quantization.Int4, Metric.Cosine, d);
+        copy.Scale.Should().Be(quantizer.Scale);
+        copy.Offsets.Should().Equal(quantizer.Offsets);
+        copy.ClippedCoordinates.Should().Be(quantizer.ClippedCoordinates);
+        copy.CodedCoordinates.Should().Be(quantizer.CodedCoordinates);
+
+        FluentActions.Invoking(() => ScalarQuantizer.Read(bytes, Quantization.Int8, Metric.Cosine, d)).Should().Throw<InvalidDataException>();
+        FluentActions.Invoking(() => ScalarQuantizer.Read(bytes, Quantization.Int4, Metric.L2Squared, d)).Should().Throw<InvalidDataException>();
+        byte[] nan = (byte[])bytes.Clone();
+        BitConverter.GetBytes(float.NaN).CopyTo(nan, 16);
+        FluentActions.Invoking(() => ScalarQuantizer.Read(nan, Quantization.Int4, Metric.Cosine, d)).Should().Throw<InvalidDataException>();
+        FluentActions.Invoking(() => ScalarQuantizer.Read(bytes.AsSpan(0, 40), Quantization.Int4, Metric.Cosine, d)).Should().Throw<InvalidDataException>();
+    }
+}
