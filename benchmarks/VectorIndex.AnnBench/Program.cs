@@ -8,6 +8,8 @@ const string Usage = """
 
     Datasets:
       fashion-mnist                  Debian's dataset-fashion-mnist (default; --folder to read it from elsewhere)
+      fashion-mnist-rotated          the same under a seeded random rotation (--rotation-seed 7): the same
+                                     neighbours, coordinates that are not small integers
       clustered | uniform            seeded synthetic data: --n 100000 --queries 1000 --d 128 --seed 1
       texmex                         --base sift_base.fvecs --query sift_query.fvecs [--gt sift_groundtruth.ivecs]
       debian-minilm-384-angular      Debian's ~63,000 package descriptions (apt-cache dumpavail + Translation-en)
@@ -63,6 +65,7 @@ string cache = args_.Get("cache", Path.Combine("benchmarks", "data"));
 Dataset data = source switch
 {
     "fashion-mnist" => Dataset.FashionMnist(args_.Get("folder", "/usr/share/datasets/fashion-mnist")),
+    "fashion-mnist-rotated" => Dataset.Rotated(Dataset.FashionMnist(args_.Get("folder", "/usr/share/datasets/fashion-mnist")), args_.Int("rotation-seed", 7)),
     "texmex" => Dataset.Texmex(args_.Require("base"), args_.Require("query"), args_.Optional("gt")),
     "uniform" or "clustered" => Dataset.Synthetic(source == "clustered", args_.Int("n", 100_000), args_.Int("queries", 1_000), args_.Int("d", 128), args_.Int("seed", 1)),
     "hdf5" => Dataset.Hdf5(hdf5!),

@@ -272,7 +272,7 @@ public sealed partial class HnswIndex : IDisposable
             scratch = _graph.RentScratch();
             VectorGuard.CopyForMetric(query, scratch.Query, Metric);
             ef = Math.Max(ef, destination.Length);
-            int rerank = RerankFor(options, ef);
+            int rerank = RerankFor(options, destination.Length);
             int found;
             if (options is not { Filters: true })
             {
