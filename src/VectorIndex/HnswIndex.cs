@@ -11,7 +11,7 @@ namespace VectorIndex;
 /// Malkov and Yashunin. Vectors are added under 64-bit keys; searches return the keys of the nearest vectors.
 /// </summary>
 /// <remarks>
-/// <para>Every member may be called from many threads at once. Concurrent <see cref="Add"/>, <see cref="AddRange"/>,
+/// <para>Every member may be called from many threads at once. Concurrent <see cref="Add"/>, <see cref="AddRange(ReadOnlyMemory{ulong}, ReadOnlyMemory{float}, int, IProgress{int}?, CancellationToken)"/>,
 /// <see cref="Remove"/> and <see cref="Search(ReadOnlySpan{float}, int, SearchOptions?)"/> never corrupt the index,
 /// never lose an acknowledged add, and never return a key whose removal finished before the search started.
 /// Searches never block each other and never wait for a writer, except the moment a compaction hands a key to
@@ -111,7 +111,41 @@ public sealed partial class HnswIndex : IDisposable
         ReadOnlyMemory<float> vectors,
         int maxDegreeOfParallelism = -1,
         IProgress<int>? progress = null,
+        CancellationToken cancellationToken = default) =>
+        AddRangeCore(keys, vectors, maxDegreeOfParallelism, progress is null ? null : (done, _) => progress.Report(done), cancellationToken);
+
+    /// <summary>
+    /// As <see cref="AddRange(ReadOnlyMemory{ulong}, ReadOnlyMemory{float}, int, IProgress{int}?, CancellationToken)"/>,
+    /// reporting both the vectors added so far and how many it adds in all (so a caller can show "n of N"), about
+    /// every 1% and at the end. The total is known before the first vector is added: the rows, less repeated keys'
+    /// earlier rows.
+    /// </summary>
+    /// <param name="keys">One key per row.</param>
+    /// <param name="vectors">Row-major: <c>keys.Length</c> rows of <see cref="Dimensions"/> floats.</param>
+    /// <param name="progress">Receives <see cref="BulkProgress"/> reports.</param>
+    /// <param name="maxDegreeOfParallelism">Threads to use; 0 or less means all cores.</param>
+    /// <param name="cancellationToken">Stops the insertion between two vectors.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="progress"/> is null.</exception>
+    /// <exception cref="ArgumentException"><c>keys.Length * Dimensions != vectors.Length</c>, or a row is invalid as for <see cref="Add"/>; nothing is added.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled; the vectors added before stay.</exception>
+    /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
+    public void AddRange(
+        ReadOnlyMemory<ulong> keys,
+        ReadOnlyMemory<float> vectors,
+        IProgress<BulkProgress> progress,
+        int maxDegreeOfParallelism = -1,
         CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(progress);
+        AddRangeCore(keys, vectors, maxDegreeOfParallelism, (done, total) => progress.Report(new BulkProgress(done, total)), cancellationToken);
+    }
+
+    private void AddRangeCore(
+        ReadOnlyMemory<ulong> keys,
+        ReadOnlyMemory<float> vectors,
+        int maxDegreeOfParallelism,
+        Action<int, int>? report,
+        CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
         ThrowIfReadOnly();
@@ -143,9 +177,9 @@ public sealed partial class HnswIndex : IDisposable
             int row = rows[i];
             AddValidated(keys.Span[row], vectors.Span.Slice(row * dims, dims));
             int done = Interlocked.Increment(ref added);
-            if (progress is not null && (done % step == 0 || done == rows.Length))
+            if (report is not null && (done % step == 0 || done == rows.Length))
             {
-                progress.Report(done);
+                report(done, rows.Length);
             }
         });
 

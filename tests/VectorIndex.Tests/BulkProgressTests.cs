@@ -1,0 +1,73 @@
+namespace VectorIndex.Tests;
+
+/// <summary>Progress reports that carry the total (BulkProgress), next to the done-count-only form they extend.</summary>
+public sealed class BulkProgressTests
+{
+    private const int D = 8;
+
+    [Fact]
+    public void Add_range_reports_every_count_against_the_total_of_distinct_keys_ending_at_the_total()
+    {
+        float[] data = TestData.Uniform(1_000, D, 21);
+        ulong[] keys = [.. TestData.Keys(990), .. TestData.Keys(10)]; // the last 10 rows repeat the first 10 keys
+        var reports = new List<BulkProgress>();
+        using var index = new HnswIndex(new HnswOptions { Dimensions = D, EfConstruction = 40 });
+        index.AddRange(keys, data, new Recorder<BulkProgress>(reports), maxDegreeOfParallelism: 2);
+
+        index.Count.Should().Be(990);
+        reports.Should().NotBeEmpty();
+        reports.Should().OnlyContain(r => r.Total == 990 && r.Completed >= 1 && r.Completed <= 990);
+        reports.Select(r => r.Completed).Should().Contain(990);
+        reports.Single(r => r.Completed == 990).Fraction.Should().Be(1);
+    }
+
+    [Fact]
+    public void A_null_progress_record_is_refused_and_nothing_is_added()
+    {
+        using var index = new HnswIndex(new HnswOptions { Dimensions = D });
+        FluentActions.Invoking(() => index.AddRange(TestData.Keys(3), new float[3 * D], (IProgress<BulkProgress>)null!))
+            .Should().Throw<ArgumentNullException>();
+        index.Count.Should().Be(0);
+    }
+
+    [Fact]
+    public void Cancelling_from_a_progress_record_keeps_what_was_added()
+    {
+        float[] data = TestData.Uniform(5_000, D, 22);
+        using var index = new HnswIndex(new HnswOptions { Dimensions = D, EfConstruction = 20 });
+        using var cts = new CancellationTokenSource();
+        var reports = new List<BulkProgress>();
+        var progress = new Recorder<BulkProgress>(reports, r =>
+        {
+            if (r.Completed >= 500)
+            {
+                cts.Cancel();
+            }
+        });
+        FluentActions.Invoking(() => index.AddRange(TestData.Keys(5_000), data, progress, 2, cts.Token))
+            .Should().Throw<OperationCanceledException>();
+        index.Count.Should().BeInRange(500, 4_999);
+        reports.Should().OnlyContain(r => r.Total == 5_000);
+    }
+
+    [Fact]
+    public void Fraction_of_an_empty_operation_is_one()
+    {
+        new BulkProgress(0, 0).Fraction.Should().Be(1);
+        new BulkProgress(1, 4).Fraction.Should().Be(0.25);
+    }
+
+    /// <summary>Records every report on the reporting thread (Progress&lt;T&gt; would post them later).</summary>
+    internal sealed class Recorder<T>(List<T> reports, Action<T>? onReport = null) : IProgress<T>
+    {
+        public void Report(T value)
+        {
+            lock (reports)
+            {
+                reports.Add(value);
+            }
+
+            onReport?.Invoke(value);
+        }
+    }
+}
