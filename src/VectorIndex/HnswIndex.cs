@@ -50,14 +50,14 @@ public sealed partial class HnswIndex : IDisposable
         options.Validate();
         Options = options;
         _graph = new HnswGraph(options);
-        _keys = new KeyMap(_graph, new Dictionary<ulong, int>(options.InitialCapacity), 0);
+        _keys = options.MultipleVectorsPerKey ? KeyMap.WithMultipleVectors(_graph) : new KeyMap(_graph, new Dictionary<ulong, int>(options.InitialCapacity), 0);
     }
 
     private HnswIndex(LoadedGraph loaded)
     {
         Options = loaded.Options;
         _graph = loaded.Graph;
-        _keys = new KeyMap(_graph, loaded.Ids, loaded.LiveCount);
+        _keys = Options.MultipleVectorsPerKey ? KeyMap.WithMultipleVectors(_graph) : new KeyMap(_graph, loaded.Ids, loaded.LiveCount);
         _mapping = loaded.Mapping;
     }
 
@@ -73,7 +73,10 @@ public sealed partial class HnswIndex : IDisposable
     /// <summary>The distance the index ranks by.</summary>
     public Metric Metric => Options.Metric;
 
-    /// <summary>The number of live vectors (removed and replaced ones are not counted).</summary>
+    /// <summary>
+    /// The number of live keys (removed and replaced vectors are not counted): the number of live vectors, unless
+    /// <see cref="HnswOptions.MultipleVectorsPerKey"/> is on (then see <see cref="VectorCount"/>).
+    /// </summary>
     public int Count => _keys.Count;
 
     /// <summary>Bytes of native memory the index holds (vectors and layer-0 links), for monitoring.</summary>
@@ -81,7 +84,10 @@ public sealed partial class HnswIndex : IDisposable
 
     internal HnswGraph Graph => _graph;
 
-    /// <summary>Adds <paramref name="vector"/> under <paramref name="key"/>, or replaces the vector of an existing key.</summary>
+    /// <summary>
+    /// Adds <paramref name="vector"/> under <paramref name="key"/>, or replaces the vector of an existing key (adds
+    /// another vector under it, when <see cref="HnswOptions.MultipleVectorsPerKey"/> is on).
+    /// </summary>
     /// <param name="key">The key searches return for this vector.</param>
     /// <param name="vector">Exactly <see cref="Dimensions"/> finite floats (non-zero for <see cref="Metric.Cosine"/>); copied.</param>
     /// <exception cref="ArgumentException">The vector has the wrong length, a NaN or infinity, or is all zeros under cosine.</exception>
@@ -164,7 +170,7 @@ public sealed partial class HnswIndex : IDisposable
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        int[] rows = LastRowOfEachKey(keys.Span);
+        int[] rows = _keys.MultipleVectors ? [.. Enumerable.Range(0, keys.Length)] : LastRowOfEachKey(keys.Span);
         int added = 0;
         int step = Math.Max(1, rows.Length / 100);
         var parallel = new ParallelOptions
@@ -187,7 +193,7 @@ public sealed partial class HnswIndex : IDisposable
         Exclusively(_graph.ReconnectUnreachable);
     }
 
-    /// <summary>Removes the vector of <paramref name="key"/>; no search that starts afterwards returns it.</summary>
+    /// <summary>Removes the vector of <paramref name="key"/> (all its vectors, under <see cref="HnswOptions.MultipleVectorsPerKey"/>); no search that starts afterwards returns it.</summary>
     /// <returns>False when the key is not present.</returns>
     /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
     public bool Remove(ulong key)
@@ -225,7 +231,10 @@ public sealed partial class HnswIndex : IDisposable
         return _keys.Contains(key);
     }
 
-    /// <summary>Copies the stored vector of <paramref name="key"/> (normalised, for <see cref="Metric.Cosine"/>).</summary>
+    /// <summary>
+    /// Copies the stored vector of <paramref name="key"/> (normalised, for <see cref="Metric.Cosine"/>). Under
+    /// <see cref="HnswOptions.MultipleVectorsPerKey"/>, the first of its vectors still stored (see <see cref="GetVectors"/> for all).
+    /// </summary>
     /// <param name="key">The key.</param>
     /// <param name="destination">At least <see cref="Dimensions"/> floats; the first <see cref="Dimensions"/> are written.</param>
     /// <returns>False (and nothing written) when the key is not present.</returns>
@@ -260,7 +269,10 @@ public sealed partial class HnswIndex : IDisposable
         }
     }
 
-    /// <summary>The <paramref name="k"/> nearest live vectors to <paramref name="query"/>, nearest first.</summary>
+    /// <summary>
+    /// The <paramref name="k"/> nearest live vectors to <paramref name="query"/>, nearest first. Under
+    /// <see cref="HnswOptions.MultipleVectorsPerKey"/>, the k nearest keys, each once at the distance of its nearest vector.
+    /// </summary>
     /// <param name="query">Exactly <see cref="Dimensions"/> finite floats (non-zero for <see cref="Metric.Cosine"/>).</param>
     /// <param name="k">How many results; at least 1. Fewer come back only when fewer live vectors pass the filter.</param>
     /// <param name="options">The search breadth and filter; null for the index's defaults.</param>
@@ -313,7 +325,7 @@ public sealed partial class HnswIndex : IDisposable
             }
             else
             {
-                SearchPlan plan = forcedPlan ?? FilterPlanner.Choose(_graph, Count, options, ef);
+                SearchPlan plan = forcedPlan ?? FilterPlanner.Choose(_graph, _keys.VectorCount, options, ef);
                 var filter = new AcceptedKeys(options);
                 found = _graph.UsesL2
                     ? Search<L2SquaredDistance, AcceptedKeys>(scratch, ef, filter, plan, options.AllowedKeys, destination)
@@ -337,7 +349,7 @@ public sealed partial class HnswIndex : IDisposable
 
     /// <summary>The plan a search with <paramref name="options"/> and <paramref name="k"/> results would take now.</summary>
     internal SearchPlan PlanFor(SearchOptions options, int k) =>
-        FilterPlanner.Choose(_graph, Count, options, Math.Max(options.Ef ?? Options.EfSearch, k));
+        FilterPlanner.Choose(_graph, _keys.VectorCount, options, Math.Max(options.Ef ?? Options.EfSearch, k));
 
     /// <summary>
     /// Runs the plan; when a graph walk finds fewer results than asked although more nodes may pass (most reachable
@@ -354,12 +366,19 @@ public sealed partial class HnswIndex : IDisposable
         for (int attempt = 1; ; attempt++)
         {
             long stamp = _keys.HandoverStamp();
-            int found = plan == SearchPlan.Exact ? 0 : _graph.Search<TDistance, TFilter>(scratch, ef, filter, plan == SearchPlan.Bridging, destination);
+            bool distinct = _keys.MultipleVectors;
+            int found = plan == SearchPlan.Exact ? 0
+                : distinct ? WalkDistinct<TDistance, TFilter>(scratch, ef, filter, plan == SearchPlan.Bridging, destination)
+                : _graph.Search<TDistance, TFilter>(scratch, ef, filter, plan == SearchPlan.Bridging, destination);
             if (found < destination.Length && found < _graph.NodeCount && !(typeof(TFilter) == typeof(LiveNodes) && found >= Count))
             {
-                found = allowed is null
-                    ? _graph.ExactSearch<TDistance, TFilter>(scratch, filter, destination)
-                    : _graph.ExactSearch<TDistance, TFilter>(scratch, _keys.NodesOf(allowed, scratch), filter, destination);
+                found = (allowed is null, distinct) switch
+                {
+                    (true, false) => _graph.ExactSearch<TDistance, TFilter>(scratch, filter, destination),
+                    (false, false) => _graph.ExactSearch<TDistance, TFilter>(scratch, _keys.NodesOf(allowed!, scratch), filter, destination),
+                    (true, true) => _graph.ExactSearchDistinct<TDistance, TFilter>(scratch, filter, destination),
+                    (false, true) => _graph.ExactSearchDistinct<TDistance, TFilter>(scratch, _keys.NodesOf(allowed!, scratch), filter, destination),
+                };
             }
 
             if (_keys.NoHandoverSince(stamp))
@@ -512,7 +531,7 @@ public sealed partial class HnswIndex : IDisposable
     /// <summary>Compacts when the removed nodes still linked reach a tenth of the live ones. Call holding no lock or scratch.</summary>
     private void CompactIfDue()
     {
-        if (_keys.PendingRemovals >= Math.Max(MinimumCompaction, Count / 10))
+        if (_keys.PendingRemovals >= Math.Max(MinimumCompaction, _keys.VectorCount / 10))
         {
             Exclusively(() => CompactCore(CancellationToken.None));
         }

@@ -113,7 +113,7 @@ internal sealed record FileHeader
         BinaryPrimitives.WriteInt32LittleEndian(destination[36..], Options.EfSearch);
         BinaryPrimitives.WriteInt32LittleEndian(destination[40..], Options.Seed);
         BinaryPrimitives.WriteInt32LittleEndian(destination[44..], (int)Options.NeighborSelection);
-        BinaryPrimitives.WriteInt32LittleEndian(destination[48..], (Options.ExtendCandidates ? 1 : 0) | (Options.KeepPrunedConnections ? 2 : 0));
+        BinaryPrimitives.WriteInt32LittleEndian(destination[48..], (Options.ExtendCandidates ? 1 : 0) | (Options.KeepPrunedConnections ? 2 : 0) | (Options.MultipleVectorsPerKey ? 4 : 0));
         BinaryPrimitives.WriteInt32LittleEndian(destination[52..], NodeCount);
         BinaryPrimitives.WriteInt32LittleEndian(destination[56..], LiveCount);
         BinaryPrimitives.WriteInt64LittleEndian(destination[60..], Entry);
@@ -190,6 +190,7 @@ internal sealed record FileHeader
                 NeighborSelection = (NeighborSelection)BinaryPrimitives.ReadInt32LittleEndian(header[44..]),
                 ExtendCandidates = (flags & 1) != 0,
                 KeepPrunedConnections = (flags & 2) != 0,
+                MultipleVectorsPerKey = (flags & 4) != 0,
             };
             options.Validate();
         }
@@ -198,7 +199,7 @@ internal sealed record FileHeader
             throw Invalid($"the stored options are out of range ({e.ParamName})");
         }
 
-        if ((flags & ~3) != 0 || BinaryPrimitives.ReadInt32LittleEndian(header[20..]) != HnswGraph.PaddedLength(options.Dimensions))
+        if ((flags & ~7) != 0 || BinaryPrimitives.ReadInt32LittleEndian(header[20..]) != HnswGraph.PaddedLength(options.Dimensions))
         {
             throw Invalid("unknown option flags or a padded dimension count that does not match the dimensions");
         }

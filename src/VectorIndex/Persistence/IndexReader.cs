@@ -82,7 +82,9 @@ internal static unsafe class IndexReader
 
             var graph = new HnswGraph(header.Options, store, n, header.Entry, header.LevelState, frozen: false);
             graph.RecountInDegrees();
-            return new LoadedGraph(header.Options, graph, KeyMap.Build(keys.AsSpan(0, n), flags.AsSpan(0, n)), header.LiveCount, null);
+            // Several live nodes may share a key under MultipleVectorsPerKey: the index builds that map from the graph.
+            Dictionary<ulong, int>? ids = header.Options.MultipleVectorsPerKey ? null : KeyMap.Build(keys.AsSpan(0, n), flags.AsSpan(0, n));
+            return new LoadedGraph(header.Options, graph, ids, header.LiveCount, null);
         }
         catch
         {
