@@ -2,12 +2,13 @@ namespace VectorIndex;
 
 /// <summary>
 /// How far a bulk operation has got, so that a caller can show "<see cref="Completed"/> of <see cref="Total"/>":
-/// reported by <see cref="HnswIndex.AddRange(ReadOnlyMemory{ulong}, ReadOnlyMemory{float}, IProgress{BulkProgress}, int, CancellationToken)"/>.
+/// reported by <see cref="HnswIndex.AddRange(ReadOnlyMemory{ulong}, ReadOnlyMemory{float}, IProgress{BulkProgress}, int, CancellationToken)"/>
+/// and <see cref="HnswIndex.AddFrom(HnswIndex, int, IProgress{BulkProgress}?, CancellationToken)"/>.
 /// </summary>
 /// <param name="Completed">Vectors added so far: from 0 up to <paramref name="Total"/>.</param>
 /// <param name="Total">
 /// Vectors the operation adds in all, fixed for the whole operation (rows of a repeated key count once, as they
-/// are added once).
+/// are added once, unless the index keeps several vectors per key).
 /// </param>
 public readonly record struct BulkProgress(int Completed, int Total)
 {

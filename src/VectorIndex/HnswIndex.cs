@@ -462,7 +462,10 @@ public sealed partial class HnswIndex : IDisposable
     }
 
     /// <summary>Stores a new node for the vector, links it, then makes it the key's live node in one step.</summary>
-    private void AddValidated(ulong key, ReadOnlySpan<float> vector)
+    /// <param name="key">The key.</param>
+    /// <param name="vector">A checked vector: as the caller gave it, or (<paramref name="stored"/>) as an index of the same metric stores it.</param>
+    /// <param name="stored">True: the vector is taken as it is (no normalisation for cosine).</param>
+    private void AddValidated(ulong key, ReadOnlySpan<float> vector, bool stored = false)
     {
         CompactIfDue();
         _writeGate.EnterReadLock();
@@ -471,7 +474,15 @@ public sealed partial class HnswIndex : IDisposable
         {
             ThrowIfDisposed();
             scratch = _graph.RentScratch();
-            VectorGuard.CopyForMetric(vector, scratch.Query, Metric);
+            if (stored)
+            {
+                vector.CopyTo(scratch.Query);
+            }
+            else
+            {
+                VectorGuard.CopyForMetric(vector, scratch.Query, Metric);
+            }
+
             lock (_keys.StripeOf(key))
             {
                 // A replaced vector gets a new node rather than being overwritten in place: concurrent searches

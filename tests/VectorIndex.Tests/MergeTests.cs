@@ -1,0 +1,145 @@
+namespace VectorIndex.Tests;
+
+/// <summary>AddFrom: every live vector of another index of the same shape, bit for bit, with the key rules documented.</summary>
+public sealed class MergeTests
+{
+    private const int D = 12;
+
+    [Theory]
+    [InlineData(Metric.L2Squared)]
+    [InlineData(Metric.Cosine)]
+    public void Merging_two_halves_gives_every_live_vector_bit_for_bit_and_the_recall_of_one_build(Metric metric)
+    {
+        float[] data = TestData.Clustered(4_000, D, seed: 101);
+        ulong[] keys = TestData.Keys(4_000);
+        using var target = new HnswIndex(new HnswOptions { Dimensions = D, Metric = metric, M = 12, EfConstruction = 100 });
+        using var source = new HnswIndex(new HnswOptions { Dimensions = D, Metric = metric, M = 8, EfConstruction = 60, Seed = 5 });
+        target.AddRange(keys.AsMemory(0, 2_000), data.AsMemory(0, 2_000 * D));
+        source.AddRange(keys.AsMemory(2_000), data.AsMemory(2_000 * D));
+        source.Remove(keys[2_001]).Should().BeTrue();
+
+        target.AddFrom(source, maxDegreeOfParallelism: 2).Should().Be(1_999);
+
+        target.Count.Should().Be(3_999);
+        target.Contains(keys[2_001]).Should().BeFalse("a removed vector of the other index is not copied");
+        source.Count.Should().Be(1_999, "the other index is not changed");
+        var stored = new float[D];
+        var expected = new float[D];
+        for (int i = 2_000; i < 4_000; i += 7)
+        {
+            if (source.TryGetVector(keys[i], expected))
+            {
+                target.TryGetVector(keys[i], stored).Should().BeTrue();
+                stored.Should().Equal(expected, "the stored vector is copied, not normalised again");
+            }
+        }
+
+        GraphInvariants.Check(target);
+        var live = keys.Where(k => k != keys[2_001]).ToArray();
+        var rows = data.Chunk(D).Where((_, i) => i != 2_001).SelectMany(r => r).ToArray();
+        using BruteForceIndex exact = TestData.Exact(live, rows, D, metric);
+        float[] queries = TestData.Clustered(100, D, seed: 102);
+        TestData.Recall(target, exact, queries, D, 10).Should().BeGreaterThan(0.95);
+    }
+
+    [Fact]
+    public void A_key_in_both_takes_the_other_vector_or_adds_it_under_multiple_vectors_per_key()
+    {
+        using var source = new HnswIndex(new HnswOptions { Dimensions = 2 });
+        source.Add(1, [9, 9]);
+        source.Add(2, [7, 7]);
+
+        using var single = new HnswIndex(new HnswOptions { Dimensions = 2 });
+        single.Add(1, [0, 0]);
+        single.AddFrom(source);
+        single.Count.Should().Be(2);
+        single.GetVectors(1).Should().BeEquivalentTo(new[] { new float[] { 9, 9 } });
+
+        using var multi = new HnswIndex(new HnswOptions { Dimensions = 2, MultipleVectorsPerKey = true });
+        multi.Add(1, [0, 0]);
+        multi.AddFrom(source);
+        multi.Count.Should().Be(2);
+        multi.VectorCount.Should().Be(3);
+        multi.GetVectors(1).Should().BeEquivalentTo(new[] { new float[] { 0, 0 }, [9, 9] }, o => o.WithStrictOrdering());
+
+        // Several vectors of a key into an index that keeps one: the key takes the last.
+        using var fromMulti = new HnswIndex(new HnswOptions { Dimensions = 2 });
+        fromMulti.AddFrom(multi).Should().Be(2);
+        fromMulti.GetVectors(1).Should().BeEquivalentTo(new[] { new float[] { 9, 9 } });
+
+        // An index merged into itself: the same keys, each vector once more under multiple vectors per key.
+        multi.AddFrom(multi);
+        multi.VectorCount.Should().Be(6);
+        single.AddFrom(single);
+        single.VectorCount.Should().Be(2);
+    }
+
+    [Fact]
+    public void Another_shape_null_read_only_and_disposed_are_refused_and_nothing_is_added()
+    {
+        using var index = new HnswIndex(new HnswOptions { Dimensions = 3 });
+        index.Add(1, [1, 2, 3]);
+        using var otherDims = new HnswIndex(new HnswOptions { Dimensions = 4 });
+        otherDims.Add(2, [1, 2, 3, 4]);
+        using var otherMetric = new HnswIndex(new HnswOptions { Dimensions = 3, Metric = Metric.Cosine });
+        otherMetric.Add(3, [1, 2, 3]);
+
+        index.Invoking(i => i.AddFrom(otherDims)).Should().Throw<ArgumentException>().WithMessage("*4*3*").Which.ParamName.Should().Be("other");
+        index.Invoking(i => i.AddFrom(otherMetric)).Should().Throw<ArgumentException>().WithMessage("*Cosine*L2Squared*");
+        index.Invoking(i => i.AddFrom(null!)).Should().Throw<ArgumentNullException>();
+        index.Count.Should().Be(1);
+
+        var disposed = new HnswIndex(new HnswOptions { Dimensions = 3 });
+        disposed.Dispose();
+        index.Invoking(i => i.AddFrom(disposed)).Should().Throw<ObjectDisposedException>();
+        disposed.Invoking(d => d.AddFrom(index)).Should().Throw<ObjectDisposedException>();
+
+        string path = Path.Combine(Path.GetTempPath(), $"merge-{Guid.NewGuid():N}.vidx");
+        try
+        {
+            index.Save(path);
+            using HnswIndex mapped = HnswIndex.OpenReadOnly(path);
+            mapped.Invoking(m => m.AddFrom(index)).Should().Throw<InvalidOperationException>();
+
+            // A read-only index is a fine source.
+            using var copy = new HnswIndex(new HnswOptions { Dimensions = 3 });
+            copy.AddFrom(mapped).Should().Be(1);
+            copy.Search([1, 2, 3], 1).Should().Equal(new SearchResult(1, 0));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Progress_carries_the_total_and_cancellation_keeps_a_consistent_part()
+    {
+        float[] data = TestData.Uniform(3_000, D, 103);
+        using var source = new HnswIndex(new HnswOptions { Dimensions = D, EfConstruction = 40 });
+        source.AddRange(TestData.Keys(3_000), data);
+
+        var reports = new List<BulkProgress>();
+        using var target = new HnswIndex(new HnswOptions { Dimensions = D, EfConstruction = 40 });
+        target.AddFrom(source, 2, new BulkProgressTests.Recorder<BulkProgress>(reports));
+        reports.Should().OnlyContain(r => r.Total == 3_000);
+        reports.Max(r => r.Completed).Should().Be(3_000);
+
+        using var cts = new CancellationTokenSource();
+        using var partial = new HnswIndex(new HnswOptions { Dimensions = D, EfConstruction = 40 });
+        var cancelling = new BulkProgressTests.Recorder<BulkProgress>([], r =>
+        {
+            if (r.Completed >= 300)
+            {
+                cts.Cancel();
+            }
+        });
+        partial.Invoking(p => p.AddFrom(source, 2, cancelling, cts.Token)).Should().Throw<OperationCanceledException>();
+        partial.Count.Should().BeInRange(300, 2_999);
+        GraphInvariants.Check(partial);
+        foreach (ulong key in partial.GetKeys().Take(50))
+        {
+            partial.Search(partial.GetVectors(key)[0], 1, new SearchOptions { Ef = 200 }).Single().Key.Should().Be(key);
+        }
+    }
+}
