@@ -137,6 +137,12 @@ internal sealed record FileHeader
     /// <exception cref="InvalidDataException">Anything is wrong; the message says what.</exception>
     public static FileHeader Parse(ReadOnlySpan<byte> header, long fileLength)
     {
+        // The kind first, whatever the length: a brute-force file is named as such.
+        if (header.StartsWith(FlatFile.Magic))
+        {
+            throw Invalid("it is a BruteForceIndex file (magic \"VIDXFLAT\"), not an HnswIndex file; load it with BruteForceIndex.Load");
+        }
+
         if (header.Length < Length || fileLength < Length)
         {
             throw Invalid($"the input is {fileLength} bytes, shorter than the {Length}-byte header of a VectorIndex file");
