@@ -1,3 +1,5 @@
+using VectorIndex.Graph;
+
 namespace VectorIndex;
 
 /// <summary>Merging: every live vector of another index of the same shape, added in bulk.</summary>
@@ -11,6 +13,12 @@ public sealed partial class HnswIndex
     /// they are neither checked nor normalised again: the vectors stored here are bit for bit the other's.
     /// </summary>
     /// <remarks>
+    /// <para>Into an empty index that builds its graph as <paramref name="other"/> does (the same
+    /// <see cref="HnswOptions.M"/>, <see cref="HnswOptions.NeighborSelection"/>, <see cref="HnswOptions.ExtendCandidates"/>
+    /// and <see cref="HnswOptions.KeepPrunedConnections"/>), from an index with no removal pending a compaction, the
+    /// other's graph is copied, links included, rather than built again: a memory copy instead of an insertion per
+    /// vector, and the merged index answers every search as <paramref name="other"/> does. Otherwise every vector is
+    /// inserted.</para>
     /// <para>A key present in both: <paramref name="other"/>'s vector replaces this index's (as <see cref="Add"/> does);
     /// under <see cref="HnswOptions.MultipleVectorsPerKey"/> on this index, its vectors are added to the key's. When
     /// <paramref name="other"/> keeps several vectors per key and this index does not, a key takes the last of them.</para>
@@ -44,6 +52,12 @@ public sealed partial class HnswIndex
         }
 
         cancellationToken.ThrowIfCancellationRequested();
+        if (TryTakeGraphOf(other) is int taken)
+        {
+            progress?.Report(new BulkProgress(taken, taken));
+            return taken;
+        }
+
         (ulong[] keys, float[] vectors) = other.CopyLiveVectors();
         int dims = Dimensions;
         int[] rows = _keys.MultipleVectors ? [.. Enumerable.Range(0, keys.Length)] : LastRowOfEachKey(keys);
@@ -77,6 +91,52 @@ public sealed partial class HnswIndex
         }
 
         return rows.Length;
+    }
+
+    /// <summary>
+    /// The fast path: when this index is empty (no node at all) and builds its graph as <paramref name="other"/> does (the
+    /// same M, neighbour selection and heuristic flags), and every node of <paramref name="other"/> is live (no removal
+    /// pending a compaction), this index takes a copy of the other's graph, links included, instead of inserting every
+    /// vector again. Returns how many vectors it took, or null when the path does not apply (nothing changed).
+    /// </summary>
+    private int? TryTakeGraphOf(HnswIndex other)
+    {
+        HnswOptions mine = Options, theirs = other.Options;
+        bool sameGraph = mine.M == theirs.M && mine.NeighborSelection == theirs.NeighborSelection
+            && mine.ExtendCandidates == theirs.ExtendCandidates && mine.KeepPrunedConnections == theirs.KeepPrunedConnections;
+
+        // Several vectors of one key cannot all stay in an index that keeps one per key.
+        bool keysFit = mine.MultipleVectorsPerKey || !theirs.MultipleVectorsPerKey;
+        if (!sameGraph || !keysFit || _graph.NodeCount != 0 || other.VectorCount == 0)
+        {
+            return null;
+        }
+
+        // The other's gate, then this one's, never both at once: two merges in opposite directions cannot deadlock.
+        HnswGraph.Copy? copy = other.Exclusively(() => other._graph.CopyWhole());
+        if (copy is null)
+        {
+            return null;
+        }
+
+        return Exclusively(() =>
+        {
+            if (_graph.NodeCount != 0)
+            {
+                return (int?)null; // an add came first: insert as usual
+            }
+
+            _graph.Take(copy);
+            for (int id = 0; id < copy.Keys.Length; id++)
+            {
+                lock (_keys.StripeOf(copy.Keys[id]))
+                {
+                    _keys.Publish(copy.Keys[id], id);
+                }
+            }
+
+            return copy.Keys.Length;
+        });
     }
 
     /// <summary>The live keys and their stored vectors (row-major), copied at one moment: writers wait for the copy.</summary>

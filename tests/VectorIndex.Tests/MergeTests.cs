@@ -42,6 +42,68 @@ public sealed class MergeTests
         TestData.Recall(target, exact, queries, D, 10).Should().BeGreaterThan(0.95);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void An_empty_index_of_the_same_graph_options_takes_the_others_graph_and_answers_identically(bool multipleVectorsPerKey)
+    {
+        float[] data = TestData.Clustered(3_000, D, seed: 104);
+        float[] queries = TestData.Clustered(50, D, seed: 105);
+        using var source = new HnswIndex(new HnswOptions { Dimensions = D, Metric = Metric.Cosine, M = 10, EfConstruction = 60 });
+        source.AddRange(TestData.Keys(3_000), data, maxDegreeOfParallelism: 2);
+
+        // EfSearch and the seed may differ: they do not shape the graph.
+        using var target = new HnswIndex(new HnswOptions
+        {
+            Dimensions = D, Metric = Metric.Cosine, M = 10, EfConstruction = 60, Seed = 9, MultipleVectorsPerKey = multipleVectorsPerKey,
+        });
+        var reports = new List<BulkProgress>();
+        target.AddFrom(source, progress: new BulkProgressTests.Recorder<BulkProgress>(reports)).Should().Be(3_000);
+
+        reports.Should().Equal(new BulkProgress(3_000, 3_000));
+        target.Count.Should().Be(3_000);
+        target.VectorCount.Should().Be(3_000);
+        GraphInvariants.Check(target);
+        var options = new SearchOptions { Ef = 30 };
+        for (int q = 0; q < 50; q++)
+        {
+            target.Search(TestData.Row(queries, D, q), 10, options).Should().Equal(source.Search(TestData.Row(queries, D, q), 10, options), $"query {q}");
+        }
+
+        // It is an ordinary index afterwards: adds, removes and a compaction work, and the source is untouched.
+        target.Add(1, TestData.Row(data, D, 0));
+        target.Remove(1_000).Should().BeTrue();
+        target.Compact().Should().Be(1);
+        GraphInvariants.Check(target);
+        target.Search(TestData.Row(data, D, 0), 1).Single().Distance.Should().BeApproximately(0, 1e-5f);
+        source.Count.Should().Be(3_000);
+        source.Contains(1_000).Should().BeTrue();
+    }
+
+    [Fact]
+    public void A_pending_removal_or_another_m_inserts_every_vector_instead_with_the_same_contents()
+    {
+        float[] data = TestData.Clustered(2_000, D, seed: 106);
+        using var source = new HnswIndex(new HnswOptions { Dimensions = D, M = 10, EfConstruction = 60 });
+        source.AddRange(TestData.Keys(2_000), data);
+        source.Remove(1_005).Should().BeTrue();
+        source.PendingRemovals.Should().Be(1);
+
+        foreach (int m in new[] { 10, 6 })
+        {
+            using var target = new HnswIndex(new HnswOptions { Dimensions = D, M = m, EfConstruction = 60 });
+            target.AddFrom(source).Should().Be(1_999);
+            target.Count.Should().Be(1_999);
+            target.Contains(1_005).Should().BeFalse();
+            target.PendingRemovals.Should().Be(0, "the removed node was not copied");
+            GraphInvariants.Check(target);
+            float[] queries = TestData.Clustered(50, D, seed: 107);
+            using BruteForceIndex exact = TestData.Exact(
+                [.. TestData.Keys(2_000).Where(k => k != 1_005)], [.. data.Chunk(D).Where((_, i) => i != 5).SelectMany(r => r)], D, Metric.L2Squared);
+            TestData.Recall(target, exact, queries, D, 10).Should().BeGreaterThan(0.95);
+        }
+    }
+
     [Fact]
     public void A_key_in_both_takes_the_other_vector_or_adds_it_under_multiple_vectors_per_key()
     {
@@ -125,8 +187,9 @@ public sealed class MergeTests
         reports.Should().OnlyContain(r => r.Total == 3_000);
         reports.Max(r => r.Completed).Should().Be(3_000);
 
+        // Another M: the vectors are inserted one by one, and the insertion can be cancelled.
         using var cts = new CancellationTokenSource();
-        using var partial = new HnswIndex(new HnswOptions { Dimensions = D, EfConstruction = 40 });
+        using var partial = new HnswIndex(new HnswOptions { Dimensions = D, M = 12, EfConstruction = 40 });
         var cancelling = new BulkProgressTests.Recorder<BulkProgress>([], r =>
         {
             if (r.Completed >= 300)
