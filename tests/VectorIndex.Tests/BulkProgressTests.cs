@@ -22,6 +22,20 @@ public sealed class BulkProgressTests
     }
 
     [Fact]
+    public void Under_multiple_vectors_per_key_every_row_counts_in_the_total()
+    {
+        float[] data = TestData.Uniform(300, D, 23);
+        ulong[] keys = [.. TestData.Keys(300).Select(k => k % 100)];
+        var reports = new List<BulkProgress>();
+        using var index = new HnswIndex(new HnswOptions { Dimensions = D, EfConstruction = 40, MultipleVectorsPerKey = true });
+        index.AddRange(keys, data, new Recorder<BulkProgress>(reports));
+        index.Count.Should().Be(100);
+        index.VectorCount.Should().Be(300);
+        reports.Should().OnlyContain(r => r.Total == 300);
+        reports.Max(r => r.Completed).Should().Be(300);
+    }
+
+    [Fact]
     public void A_null_progress_record_is_refused_and_nothing_is_added()
     {
         using var index = new HnswIndex(new HnswOptions { Dimensions = D });

@@ -168,10 +168,23 @@ internal sealed unsafe partial class HnswGraph
             FindFurthest();
         }
 
+        /// <summary>The entries, nearest first (ties by id). An insertion sort: k is small, and Span.Sort boxes its comparer.</summary>
         public readonly ReadOnlySpan<Candidate> SortedNearestFirst()
         {
             Span<Candidate> items = _items.AsSpan(0, _count);
-            items.Sort(default(ByDistance));
+            for (int i = 1; i < items.Length; i++)
+            {
+                Candidate c = items[i];
+                int j = i - 1;
+                while (j >= 0 && default(ByDistance).Compare(items[j], c) > 0)
+                {
+                    items[j + 1] = items[j];
+                    j--;
+                }
+
+                items[j + 1] = c;
+            }
+
             return items;
         }
 
