@@ -2,6 +2,13 @@ using System.Diagnostics;
 using VectorIndex;
 
 // Usage: dotnet run -c Release -- [count] [dimensions] [pairs]
+//    or: dotnet run -c Release -- multi [vectors per key]   (MultiVectorBench.cs)
+if (args.Length > 0 && args[0] == "multi")
+{
+    VectorIndex.MergeBench.MultiVectorBench.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5);
+    return;
+}
+
 // Builds a source index of `count` clustered vectors, then merges it into a new index `pairs` times each way,
 // alternating (AddFrom first, then by hand, then AddFrom...), so the machine's load drifts over both alike.
 int count = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 50_000;
