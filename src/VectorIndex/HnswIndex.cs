@@ -101,8 +101,9 @@ public sealed partial class HnswIndex : IDisposable
     }
 
     /// <summary>
-    /// Adds many vectors in parallel. Keys that repeat take the vector of their last row. Every row is checked before
-    /// anything is added. When cancelled, the vectors added so far stay, searchable and consistent.
+    /// Adds many vectors in parallel. Keys that repeat take the vector of their last row (under
+    /// <see cref="HnswOptions.MultipleVectorsPerKey"/>, every row is added). Every row is checked before anything is
+    /// added. When cancelled, the vectors added so far stay, searchable and consistent.
     /// </summary>
     /// <param name="keys">One key per row.</param>
     /// <param name="vectors">Row-major: <c>keys.Length</c> rows of <see cref="Dimensions"/> floats.</param>
@@ -274,7 +275,7 @@ public sealed partial class HnswIndex : IDisposable
     /// <see cref="HnswOptions.MultipleVectorsPerKey"/>, the k nearest keys, each once at the distance of its nearest vector.
     /// </summary>
     /// <param name="query">Exactly <see cref="Dimensions"/> finite floats (non-zero for <see cref="Metric.Cosine"/>).</param>
-    /// <param name="k">How many results; at least 1. Fewer come back only when fewer live vectors pass the filter.</param>
+    /// <param name="k">How many results; at least 1. Fewer come back only when fewer live vectors (keys, under <see cref="HnswOptions.MultipleVectorsPerKey"/>) pass the filter.</param>
     /// <param name="options">The search breadth and filter; null for the index's defaults.</param>
     /// <exception cref="ArgumentException">The query has the wrong length, a NaN or infinity, or is all zeros under cosine.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="k"/> &lt; 1, or <see cref="SearchOptions.Ef"/> &lt; 1.</exception>

@@ -105,6 +105,75 @@ public sealed class MergeTests
     }
 
     [Fact]
+    public async Task Merging_while_the_other_index_changes_and_this_one_is_searched_stays_consistent()
+    {
+        float[] data = TestData.Clustered(4_000, D, seed: 108);
+        ulong[] keys = TestData.Keys(4_000);
+        using var source = new HnswIndex(new HnswOptions { Dimensions = D, M = 8, EfConstruction = 40 });
+        source.AddRange(keys.AsMemory(0, 2_000), data.AsMemory(0, 2_000 * D));
+
+        foreach (int targetM in new[] { 8, 6 }) // the graph copy, then insertion
+        {
+            using var target = new HnswIndex(new HnswOptions { Dimensions = D, M = targetM, EfConstruction = 40 });
+            using var stop = new CancellationTokenSource();
+            var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
+
+            // The other index gets adds meanwhile; this one is searched meanwhile: every result is a key of the data
+            // at the true distance of its vector.
+            Task writer = Task.Run(() =>
+            {
+                for (int i = 2_000; i < 4_000 && !stop.IsCancellationRequested; i++)
+                {
+                    source.Add(keys[i], TestData.Row(data, D, i));
+                }
+            });
+            Task reader = Task.Run(() =>
+            {
+                var results = new SearchResult[5];
+                for (int q = 0; !stop.IsCancellationRequested; q = (q + 1) % 4_000)
+                {
+                    ReadOnlySpan<float> query = TestData.Row(data, D, q);
+                    int found = target.Search(query, results);
+                    for (int j = 0; j < found; j++)
+                    {
+                        int row = (int)(results[j].Key - keys[0]);
+                        if (row is < 0 or >= 4_000 || Math.Abs(results[j].Distance - Squared(query, TestData.Row(data, D, row))) > 1e-3f)
+                        {
+                            errors.Enqueue($"result {results[j]} for row {q}");
+                        }
+                    }
+                }
+            });
+
+            int added = target.AddFrom(source);
+            await stop.CancelAsync();
+            await Task.WhenAll(writer, reader);
+
+            errors.Should().BeEmpty();
+            added.Should().BeInRange(2_000, 4_000);
+            target.Count.Should().Be(added, "one consistent view of the other index: each vector it held then, once");
+            GraphInvariants.Check(target);
+            var stored = new float[D];
+            foreach (ulong key in target.GetKeys())
+            {
+                target.TryGetVector(key, stored).Should().BeTrue();
+                stored.Should().Equal(TestData.Row(data, D, (int)(key - keys[0])).ToArray());
+            }
+        }
+    }
+
+    private static float Squared(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        float sum = 0;
+        for (int i = 0; i < a.Length; i++)
+        {
+            sum += (a[i] - b[i]) * (a[i] - b[i]);
+        }
+
+        return sum;
+    }
+
+    [Fact]
     public void A_key_in_both_takes_the_other_vector_or_adds_it_under_multiple_vectors_per_key()
     {
         using var source = new HnswIndex(new HnswOptions { Dimensions = 2 });
