@@ -3,12 +3,13 @@ namespace VectorIndex;
 /// <summary>
 /// How far a bulk operation has got, so that a caller can show "<see cref="Completed"/> of <see cref="Total"/>":
 /// reported by <see cref="HnswIndex.AddRange(ReadOnlyMemory{ulong}, ReadOnlyMemory{float}, IProgress{BulkProgress}, int, CancellationToken)"/>
-/// and <see cref="HnswIndex.AddFrom(HnswIndex, int, IProgress{BulkProgress}?, CancellationToken)"/>.
+/// and <see cref="HnswIndex.AddFrom(HnswIndex, int, IProgress{BulkProgress}?, CancellationToken)"/> (vectors added), and by
+/// <see cref="HnswIndex.Compact(IProgress{BulkProgress}, CancellationToken)"/> (neighbour lists checked by the repair).
 /// </summary>
-/// <param name="Completed">Vectors added so far: from 0 up to <paramref name="Total"/>.</param>
+/// <param name="Completed">Work done so far (vectors added, or lists checked): from 0 up to <paramref name="Total"/>.</param>
 /// <param name="Total">
-/// Vectors the operation adds in all, fixed for the whole operation (rows of a repeated key count once, as they
-/// are added once, unless the index keeps several vectors per key).
+/// The work of the whole operation, fixed before it starts: the vectors it adds (rows of a repeated key count once, as
+/// they are added once, unless the index keeps several vectors per key), or the lists a compaction checks.
 /// </param>
 public readonly record struct BulkProgress(int Completed, int Total)
 {

@@ -537,6 +537,28 @@ public sealed partial class HnswIndex : IDisposable
         return Exclusively(() => CompactCore(cancellationToken));
     }
 
+    /// <summary>
+    /// As <see cref="Compact(CancellationToken)"/>, reporting how far the repair has got: the neighbour lists checked so
+    /// far and in all (a live vector's list on each of its layers; a list that links to a removed vector is rebuilt),
+    /// after each round of the repair. One report of 0 of 0 when nothing was removed. The relocation that follows the
+    /// repair is a memory copy and is not reported.
+    /// </summary>
+    /// <param name="progress">Receives <see cref="BulkProgress"/> reports.</param>
+    /// <param name="cancellationToken">Stops the compaction between two rounds of the repair.</param>
+    /// <returns>How many removed or replaced vectors were unlinked.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="progress"/> is null.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled: the index is whole and answers as before; the removed vectors are still pending.</exception>
+    /// <exception cref="InvalidOperationException">The index is read-only (<see cref="OpenReadOnly(string)"/>).</exception>
+    /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
+    public int Compact(IProgress<BulkProgress> progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(progress);
+        ThrowIfDisposed();
+        ThrowIfReadOnly();
+        cancellationToken.ThrowIfCancellationRequested();
+        return Exclusively(() => CompactCore(cancellationToken, (done, total) => progress.Report(new BulkProgress(done, total))));
+    }
+
     /// <summary>Removed or replaced vectors still linked in the graph: what the next compaction unlinks.</summary>
     public int PendingRemovals => _keys.PendingRemovals;
 
@@ -550,12 +572,16 @@ public sealed partial class HnswIndex : IDisposable
     }
 
     /// <summary>Repair, then relocation (HnswGraph.Repair.cs, HnswGraph.Relocate.cs). The caller holds the gate exclusively.</summary>
-    private int CompactCore(CancellationToken cancellationToken)
+    private int CompactCore(CancellationToken cancellationToken, Action<int, int>? progress = null)
     {
         List<int> deleted = _graph.DeletedNodes();
-        if (deleted.Count > 0)
+        if (deleted.Count == 0)
         {
-            if (!_graph.RepairAroundDeleted(deleted, maxDegreeOfParallelism: -1, cancellationToken))
+            progress?.Invoke(0, 0);
+        }
+        else
+        {
+            if (!_graph.RepairAroundDeleted(deleted, maxDegreeOfParallelism: -1, cancellationToken, progress))
             {
                 throw new OperationCanceledException(cancellationToken);
             }

@@ -65,6 +65,32 @@ public sealed class BulkProgressTests
     }
 
     [Fact]
+    public void Compact_reports_the_lists_it_checked_against_a_fixed_total_ending_at_it()
+    {
+        float[] data = TestData.Clustered(3_000, D, seed: 24);
+        using var index = new HnswIndex(new HnswOptions { Dimensions = D, EfConstruction = 40 });
+        index.AddRange(TestData.Keys(3_000), data, maxDegreeOfParallelism: 1);
+        IndexStatistics before = index.GetStatistics();
+        index.RemoveRange(TestData.Keys(200)); // 200 of 3,000: below the automatic compaction's tenth
+        index.PendingRemovals.Should().Be(200);
+
+        // One list per layer of every live node: the sum over the levels histogram, less the removed nodes' lists.
+        var reports = new List<BulkProgress>();
+        index.Compact(new Recorder<BulkProgress>(reports), CancellationToken.None).Should().Be(200);
+        reports.Should().NotBeEmpty();
+        reports.Select(r => r.Total).Distinct().Should().ContainSingle();
+        int total = reports[0].Total;
+        total.Should().BeInRange(2_800, before.NodesPerLevel.Select((count, level) => count * (level + 1)).Sum());
+        reports.Select(r => r.Completed).Should().BeInAscendingOrder().And.OnlyHaveUniqueItems();
+        reports[^1].Completed.Should().Be(total);
+
+        reports.Clear();
+        index.Compact(new Recorder<BulkProgress>(reports), CancellationToken.None).Should().Be(0);
+        reports.Should().Equal(new BulkProgress(0, 0));
+        FluentActions.Invoking(() => index.Compact(null!, CancellationToken.None)).Should().Throw<ArgumentNullException>();
+    }
+
+    [Fact]
     public void Fraction_of_an_empty_operation_is_one()
     {
         new BulkProgress(0, 0).Fraction.Should().Be(1);
