@@ -12,7 +12,7 @@ namespace VectorIndex;
 /// searches and run one at a time. Vectors are stored in one contiguous array, so a removal moves the last vector into
 /// the freed row.
 /// </remarks>
-public sealed class BruteForceIndex : IDisposable
+public sealed partial class BruteForceIndex : IDisposable
 {
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
     private readonly Dictionary<ulong, int> _rows = [];

@@ -107,6 +107,7 @@ public sealed partial class HnswIndex
             return new IndexStatistics
             {
                 Count = Count,
+                VectorCount = VectorCount,
                 NodeCount = n,
                 PendingRemovals = PendingRemovals,
                 MaxLevel = n == 0 ? -1 : g.MaxLevel,

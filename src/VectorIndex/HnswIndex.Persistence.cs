@@ -142,7 +142,7 @@ public sealed partial class HnswIndex
         _writeGate.EnterUpgradeableReadLock();
         try
         {
-            IndexWriter.GraphSnapshot snapshot = Exclusively(() => IndexWriter.Snapshot(_graph, Options, Count));
+            IndexWriter.GraphSnapshot snapshot = Exclusively(() => IndexWriter.Snapshot(_graph, Options, _keys.VectorCount));
             IndexWriter.Write(snapshot, stream, progress, cancellationToken);
         }
         finally

@@ -9,7 +9,8 @@ public sealed partial class HnswIndex
 {
     /// <summary>
     /// Every live vector within <paramref name="radius"/> of <paramref name="query"/> (distance &lt;= radius, in the
-    /// index's metric), however many, nearest first.
+    /// index's metric), however many, nearest first; under <see cref="HnswOptions.MultipleVectorsPerKey"/>, every key
+    /// with a vector within the radius, once, at its nearest such vector.
     /// </summary>
     /// <remarks>
     /// Approximate, as the graph is: the walk expands every node it meets within the radius, and beyond it only those
@@ -67,9 +68,9 @@ public sealed partial class HnswIndex
                 }
             }
 
-            if (!_keys.NoHandoverSince(stamp))
+            if (_keys.MultipleVectors || !_keys.NoHandoverSince(stamp))
             {
-                // A key handed to another node meanwhile may have been met under both: keep its nearest.
+                // A key with several vectors, or handed to another node meanwhile, may have been met more than once: keep its nearest.
                 var seen = new HashSet<ulong>(results.Count);
                 results.RemoveAll(r => !seen.Add(r.Key));
             }

@@ -11,7 +11,7 @@ namespace VectorIndex;
 /// Malkov and Yashunin. Vectors are added under 64-bit keys; searches return the keys of the nearest vectors.
 /// </summary>
 /// <remarks>
-/// <para>Every member may be called from many threads at once. Concurrent <see cref="Add"/>, <see cref="AddRange"/>,
+/// <para>Every member may be called from many threads at once. Concurrent <see cref="Add"/>, <see cref="AddRange(ReadOnlyMemory{ulong}, ReadOnlyMemory{float}, int, IProgress{int}?, CancellationToken)"/>,
 /// <see cref="Remove"/> and <see cref="Search(ReadOnlySpan{float}, int, SearchOptions?)"/> never corrupt the index,
 /// never lose an acknowledged add, and never return a key whose removal finished before the search started.
 /// Searches never block each other and never wait for a writer, except the moment a compaction hands a key to
@@ -50,14 +50,14 @@ public sealed partial class HnswIndex : IDisposable
         options.Validate();
         Options = options;
         _graph = new HnswGraph(options);
-        _keys = new KeyMap(_graph, new Dictionary<ulong, int>(options.InitialCapacity), 0);
+        _keys = options.MultipleVectorsPerKey ? KeyMap.WithMultipleVectors(_graph) : new KeyMap(_graph, new Dictionary<ulong, int>(options.InitialCapacity), 0);
     }
 
     private HnswIndex(LoadedGraph loaded)
     {
         Options = loaded.Options;
         _graph = loaded.Graph;
-        _keys = new KeyMap(_graph, loaded.Ids, loaded.LiveCount);
+        _keys = Options.MultipleVectorsPerKey ? KeyMap.WithMultipleVectors(_graph) : new KeyMap(_graph, loaded.Ids, loaded.LiveCount);
         _mapping = loaded.Mapping;
     }
 
@@ -73,7 +73,10 @@ public sealed partial class HnswIndex : IDisposable
     /// <summary>The distance the index ranks by.</summary>
     public Metric Metric => Options.Metric;
 
-    /// <summary>The number of live vectors (removed and replaced ones are not counted).</summary>
+    /// <summary>
+    /// The number of live keys (removed and replaced vectors are not counted): the number of live vectors, unless
+    /// <see cref="HnswOptions.MultipleVectorsPerKey"/> is on (then see <see cref="VectorCount"/>).
+    /// </summary>
     public int Count => _keys.Count;
 
     /// <summary>Bytes of native memory the index holds (vectors and layer-0 links), for monitoring.</summary>
@@ -81,7 +84,10 @@ public sealed partial class HnswIndex : IDisposable
 
     internal HnswGraph Graph => _graph;
 
-    /// <summary>Adds <paramref name="vector"/> under <paramref name="key"/>, or replaces the vector of an existing key.</summary>
+    /// <summary>
+    /// Adds <paramref name="vector"/> under <paramref name="key"/>, or replaces the vector of an existing key (adds
+    /// another vector under it, when <see cref="HnswOptions.MultipleVectorsPerKey"/> is on).
+    /// </summary>
     /// <param name="key">The key searches return for this vector.</param>
     /// <param name="vector">Exactly <see cref="Dimensions"/> finite floats (non-zero for <see cref="Metric.Cosine"/>); copied.</param>
     /// <exception cref="ArgumentException">The vector has the wrong length, a NaN or infinity, or is all zeros under cosine.</exception>
@@ -96,8 +102,9 @@ public sealed partial class HnswIndex : IDisposable
     }
 
     /// <summary>
-    /// Adds many vectors in parallel. Keys that repeat take the vector of their last row. Every row is checked before
-    /// anything is added. When cancelled, the vectors added so far stay, searchable and consistent.
+    /// Adds many vectors in parallel. Keys that repeat take the vector of their last row (under
+    /// <see cref="HnswOptions.MultipleVectorsPerKey"/>, every row is added). Every row is checked before anything is
+    /// added. When cancelled, the vectors added so far stay, searchable and consistent.
     /// </summary>
     /// <param name="keys">One key per row.</param>
     /// <param name="vectors">Row-major: <c>keys.Length</c> rows of <see cref="Dimensions"/> floats.</param>
@@ -112,7 +119,41 @@ public sealed partial class HnswIndex : IDisposable
         ReadOnlyMemory<float> vectors,
         int maxDegreeOfParallelism = -1,
         IProgress<int>? progress = null,
+        CancellationToken cancellationToken = default) =>
+        AddRangeCore(keys, vectors, maxDegreeOfParallelism, progress is null ? null : (done, _) => progress.Report(done), cancellationToken);
+
+    /// <summary>
+    /// As <see cref="AddRange(ReadOnlyMemory{ulong}, ReadOnlyMemory{float}, int, IProgress{int}?, CancellationToken)"/>,
+    /// reporting both the vectors added so far and how many it adds in all (so a caller can show "n of N"), about
+    /// every 1% and at the end. The total is known before the first vector is added: the rows, less repeated keys'
+    /// earlier rows.
+    /// </summary>
+    /// <param name="keys">One key per row.</param>
+    /// <param name="vectors">Row-major: <c>keys.Length</c> rows of <see cref="Dimensions"/> floats.</param>
+    /// <param name="progress">Receives <see cref="BulkProgress"/> reports.</param>
+    /// <param name="maxDegreeOfParallelism">Threads to use; 0 or less means all cores.</param>
+    /// <param name="cancellationToken">Stops the insertion between two vectors.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="progress"/> is null.</exception>
+    /// <exception cref="ArgumentException"><c>keys.Length * Dimensions != vectors.Length</c>, or a row is invalid as for <see cref="Add"/>; nothing is added.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled; the vectors added before stay.</exception>
+    /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
+    public void AddRange(
+        ReadOnlyMemory<ulong> keys,
+        ReadOnlyMemory<float> vectors,
+        IProgress<BulkProgress> progress,
+        int maxDegreeOfParallelism = -1,
         CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(progress);
+        AddRangeCore(keys, vectors, maxDegreeOfParallelism, (done, total) => progress.Report(new BulkProgress(done, total)), cancellationToken);
+    }
+
+    private void AddRangeCore(
+        ReadOnlyMemory<ulong> keys,
+        ReadOnlyMemory<float> vectors,
+        int maxDegreeOfParallelism,
+        Action<int, int>? report,
+        CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
         ThrowIfReadOnly();
@@ -131,7 +172,7 @@ public sealed partial class HnswIndex : IDisposable
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        int[] rows = LastRowOfEachKey(keys.Span);
+        int[] rows = _keys.MultipleVectors ? [.. Enumerable.Range(0, keys.Length)] : LastRowOfEachKey(keys.Span);
         int added = 0;
         int step = Math.Max(1, rows.Length / 100);
         var parallel = new ParallelOptions
@@ -144,9 +185,9 @@ public sealed partial class HnswIndex : IDisposable
             int row = rows[i];
             AddValidated(keys.Span[row], vectors.Span.Slice(row * dims, dims));
             int done = Interlocked.Increment(ref added);
-            if (progress is not null && (done % step == 0 || done == rows.Length))
+            if (report is not null && (done % step == 0 || done == rows.Length))
             {
-                progress.Report(done);
+                report(done, rows.Length);
             }
         });
 
@@ -155,7 +196,7 @@ public sealed partial class HnswIndex : IDisposable
         TrainIfDue();
     }
 
-    /// <summary>Removes the vector of <paramref name="key"/>; no search that starts afterwards returns it.</summary>
+    /// <summary>Removes the vector of <paramref name="key"/> (all its vectors, under <see cref="HnswOptions.MultipleVectorsPerKey"/>); no search that starts afterwards returns it.</summary>
     /// <returns>False when the key is not present.</returns>
     /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
     public bool Remove(ulong key)
@@ -193,7 +234,10 @@ public sealed partial class HnswIndex : IDisposable
         return _keys.Contains(key);
     }
 
-    /// <summary>Copies the stored vector of <paramref name="key"/> (normalised, for <see cref="Metric.Cosine"/>).</summary>
+    /// <summary>
+    /// Copies the stored vector of <paramref name="key"/> (normalised, for <see cref="Metric.Cosine"/>). Under
+    /// <see cref="HnswOptions.MultipleVectorsPerKey"/>, the first of its vectors still stored (see <see cref="GetVectors"/> for all).
+    /// </summary>
     /// <param name="key">The key.</param>
     /// <param name="destination">At least <see cref="Dimensions"/> floats; the first <see cref="Dimensions"/> are written.</param>
     /// <returns>False (and nothing written) when the key is not present.</returns>
@@ -228,9 +272,12 @@ public sealed partial class HnswIndex : IDisposable
         }
     }
 
-    /// <summary>The <paramref name="k"/> nearest live vectors to <paramref name="query"/>, nearest first.</summary>
+    /// <summary>
+    /// The <paramref name="k"/> nearest live vectors to <paramref name="query"/>, nearest first. Under
+    /// <see cref="HnswOptions.MultipleVectorsPerKey"/>, the k nearest keys, each once at the distance of its nearest vector.
+    /// </summary>
     /// <param name="query">Exactly <see cref="Dimensions"/> finite floats (non-zero for <see cref="Metric.Cosine"/>).</param>
-    /// <param name="k">How many results; at least 1. Fewer come back only when fewer live vectors pass the filter.</param>
+    /// <param name="k">How many results; at least 1. Fewer come back only when fewer live vectors (keys, under <see cref="HnswOptions.MultipleVectorsPerKey"/>) pass the filter.</param>
     /// <param name="options">The search breadth and filter; null for the index's defaults.</param>
     /// <exception cref="ArgumentException">The query has the wrong length, a NaN or infinity, or is all zeros under cosine.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="k"/> &lt; 1, or <see cref="SearchOptions.Ef"/> &lt; 1.</exception>
@@ -282,7 +329,7 @@ public sealed partial class HnswIndex : IDisposable
             }
             else
             {
-                SearchPlan plan = forcedPlan ?? FilterPlanner.Choose(_graph, Count, options, ef);
+                SearchPlan plan = forcedPlan ?? FilterPlanner.Choose(_graph, _keys.VectorCount, options, ef);
                 var filter = new AcceptedKeys(options);
                 found = _graph.UsesL2
                     ? Search<L2SquaredDistance, AcceptedKeys>(scratch, ef, rerank, filter, plan, options.AllowedKeys, destination)
@@ -306,7 +353,7 @@ public sealed partial class HnswIndex : IDisposable
 
     /// <summary>The plan a search with <paramref name="options"/> and <paramref name="k"/> results would take now.</summary>
     internal SearchPlan PlanFor(SearchOptions options, int k) =>
-        FilterPlanner.Choose(_graph, Count, options, Math.Max(options.Ef ?? Options.EfSearch, k));
+        FilterPlanner.Choose(_graph, _keys.VectorCount, options, Math.Max(options.Ef ?? Options.EfSearch, k));
 
     /// <summary>
     /// Runs the plan; when a graph walk finds fewer results than asked although more nodes may pass (most reachable
@@ -323,12 +370,19 @@ public sealed partial class HnswIndex : IDisposable
         for (int attempt = 1; ; attempt++)
         {
             long stamp = _keys.HandoverStamp();
-            int found = plan == SearchPlan.Exact ? 0 : _graph.Search<TDistance, TFilter>(scratch, ef, filter, plan == SearchPlan.Bridging, rerank, destination);
+            bool distinct = _keys.MultipleVectors;
+            int found = plan == SearchPlan.Exact ? 0
+                : distinct ? WalkDistinct<TDistance, TFilter>(scratch, ef, rerank, filter, plan == SearchPlan.Bridging, destination)
+                : _graph.Search<TDistance, TFilter>(scratch, ef, filter, plan == SearchPlan.Bridging, rerank, destination);
             if (found < destination.Length && found < _graph.NodeCount && !(typeof(TFilter) == typeof(LiveNodes) && found >= Count))
             {
-                found = allowed is null
-                    ? _graph.ExactSearch<TDistance, TFilter>(scratch, filter, destination)
-                    : _graph.ExactSearch<TDistance, TFilter>(scratch, _keys.NodesOf(allowed, scratch), filter, destination);
+                found = (allowed is null, distinct) switch
+                {
+                    (true, false) => _graph.ExactSearch<TDistance, TFilter>(scratch, filter, destination),
+                    (false, false) => _graph.ExactSearch<TDistance, TFilter>(scratch, _keys.NodesOf(allowed!, scratch), filter, destination),
+                    (true, true) => _graph.ExactSearchDistinct<TDistance, TFilter>(scratch, filter, destination),
+                    (false, true) => _graph.ExactSearchDistinct<TDistance, TFilter>(scratch, _keys.NodesOf(allowed!, scratch), filter, destination),
+                };
             }
 
             if (_keys.NoHandoverSince(stamp))
@@ -412,7 +466,10 @@ public sealed partial class HnswIndex : IDisposable
     }
 
     /// <summary>Stores a new node for the vector, links it, then makes it the key's live node in one step.</summary>
-    private void AddValidated(ulong key, ReadOnlySpan<float> vector)
+    /// <param name="key">The key.</param>
+    /// <param name="vector">A checked vector: as the caller gave it, or (<paramref name="stored"/>) as an index of the same metric stores it.</param>
+    /// <param name="stored">True: the vector is taken as it is (no normalisation for cosine).</param>
+    private void AddValidated(ulong key, ReadOnlySpan<float> vector, bool stored = false)
     {
         CompactIfDue();
         _writeGate.EnterReadLock();
@@ -421,7 +478,15 @@ public sealed partial class HnswIndex : IDisposable
         {
             ThrowIfDisposed();
             scratch = _graph.RentScratch();
-            VectorGuard.CopyForMetric(vector, scratch.Query, Metric);
+            if (stored)
+            {
+                vector.CopyTo(scratch.Query);
+            }
+            else
+            {
+                VectorGuard.CopyForMetric(vector, scratch.Query, Metric);
+            }
+
             lock (_keys.StripeOf(key))
             {
                 // A replaced vector gets a new node rather than being overwritten in place: concurrent searches
@@ -475,25 +540,51 @@ public sealed partial class HnswIndex : IDisposable
         return Exclusively(() => CompactCore(cancellationToken));
     }
 
+    /// <summary>
+    /// As <see cref="Compact(CancellationToken)"/>, reporting how far the repair has got: the neighbour lists checked so
+    /// far and in all (a live vector's list on each of its layers; a list that links to a removed vector is rebuilt),
+    /// after each round of the repair. One report of 0 of 0 when nothing was removed. The relocation that follows the
+    /// repair is a memory copy and is not reported.
+    /// </summary>
+    /// <param name="progress">Receives <see cref="BulkProgress"/> reports.</param>
+    /// <param name="cancellationToken">Stops the compaction between two rounds of the repair.</param>
+    /// <returns>How many removed or replaced vectors were unlinked.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="progress"/> is null.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled: the index is whole and answers as before; the removed vectors are still pending.</exception>
+    /// <exception cref="InvalidOperationException">The index is read-only (<see cref="OpenReadOnly(string)"/>).</exception>
+    /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
+    public int Compact(IProgress<BulkProgress> progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(progress);
+        ThrowIfDisposed();
+        ThrowIfReadOnly();
+        cancellationToken.ThrowIfCancellationRequested();
+        return Exclusively(() => CompactCore(cancellationToken, (done, total) => progress.Report(new BulkProgress(done, total))));
+    }
+
     /// <summary>Removed or replaced vectors still linked in the graph: what the next compaction unlinks.</summary>
     public int PendingRemovals => _keys.PendingRemovals;
 
     /// <summary>Compacts when the removed nodes still linked reach a tenth of the live ones. Call holding no lock or scratch.</summary>
     private void CompactIfDue()
     {
-        if (_keys.PendingRemovals >= Math.Max(MinimumCompaction, Count / 10))
+        if (_keys.PendingRemovals >= Math.Max(MinimumCompaction, _keys.VectorCount / 10))
         {
             Exclusively(() => CompactCore(CancellationToken.None));
         }
     }
 
     /// <summary>Repair, then relocation (HnswGraph.Repair.cs, HnswGraph.Relocate.cs). The caller holds the gate exclusively.</summary>
-    private int CompactCore(CancellationToken cancellationToken)
+    private int CompactCore(CancellationToken cancellationToken, Action<int, int>? progress = null)
     {
         List<int> deleted = _graph.DeletedNodes();
-        if (deleted.Count > 0)
+        if (deleted.Count == 0)
         {
-            if (!_graph.RepairAroundDeleted(deleted, maxDegreeOfParallelism: -1, cancellationToken))
+            progress?.Invoke(0, 0);
+        }
+        else
+        {
+            if (!_graph.RepairAroundDeleted(deleted, maxDegreeOfParallelism: -1, cancellationToken, progress))
             {
                 throw new OperationCanceledException(cancellationToken);
             }

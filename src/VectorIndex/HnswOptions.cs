@@ -76,6 +76,21 @@ public sealed record HnswOptions
     /// <summary>The most dimensions of an <see cref="VectorIndex.Quantization.Int8"/> index (its 32-bit integer distance sums cannot overflow).</summary>
     public const int MaxInt8Dimensions = 32_768;
 
+    /// <summary>
+    /// Several vectors per key, one result per key (chunked documents: one key per document, one vector per chunk).
+    /// Off by default: an add of an existing key replaces its vector.
+    /// <para>
+    /// When on, <see cref="HnswIndex.Add"/> of an existing key adds another vector under it (so does every row of
+    /// <c>AddRange</c>, a repeated key included); <see cref="HnswIndex.Remove"/> removes all of the key's vectors; a
+    /// search returns each key at most once, at the distance of its nearest vector, and still k distinct keys (fewer
+    /// only when fewer keys pass the filter): the walk widens its breadth while keys repeat, and an exact scan answers
+    /// when that is not enough. <see cref="HnswIndex.Count"/> counts keys; <see cref="HnswIndex.VectorCount"/> counts
+    /// vectors. <see cref="HnswIndex.TryGetVector"/> copies the key's first vector still stored;
+    /// <see cref="HnswIndex.GetVectors"/> copies all of them. The choice is saved with the index.
+    /// </para>
+    /// </summary>
+    public bool MultipleVectorsPerKey { get; init; }
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> for any value out of its documented range.</summary>
     internal void Validate()
     {

@@ -7,8 +7,11 @@ namespace VectorIndex;
 /// </summary>
 public sealed record IndexStatistics
 {
-    /// <summary>Live vectors (<see cref="HnswIndex.Count"/>).</summary>
+    /// <summary>Live keys (<see cref="HnswIndex.Count"/>): the live vectors, unless several vectors per key are kept.</summary>
     public required int Count { get; init; }
+
+    /// <summary>Live vectors (<see cref="HnswIndex.VectorCount"/>): more than <see cref="Count"/> when keys hold several (<see cref="HnswOptions.MultipleVectorsPerKey"/>).</summary>
+    public int VectorCount { get; init; }
 
     /// <summary>Stored nodes: the live ones, and removed or replaced ones not yet unlinked by a compaction.</summary>
     public required int NodeCount { get; init; }

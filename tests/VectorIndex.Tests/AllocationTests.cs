@@ -4,17 +4,30 @@ namespace VectorIndex.Tests;
 public sealed class AllocationTests
 {
     [Theory]
-    [InlineData(Metric.L2Squared, false)]
-    [InlineData(Metric.Cosine, false)]
-    [InlineData(Metric.InnerProduct, true)]
-    [InlineData(Metric.L2Squared, false, Quantization.Int8)]
-    [InlineData(Metric.InnerProduct, true, Quantization.Int4)]
-    public void Span_search_allocates_nothing_per_query(Metric metric, bool filtered, Quantization quantization = Quantization.None)
+    [InlineData(Metric.L2Squared, false, false)]
+    [InlineData(Metric.Cosine, false, false)]
+    [InlineData(Metric.InnerProduct, true, false)]
+    [InlineData(Metric.L2Squared, false, true)]
+    [InlineData(Metric.InnerProduct, true, true)]
+    [InlineData(Metric.L2Squared, false, false, Quantization.Int8)]
+    [InlineData(Metric.InnerProduct, true, false, Quantization.Int4)]
+    [InlineData(Metric.Cosine, false, true, Quantization.Int4)]
+    public void Span_search_allocates_nothing_per_query(Metric metric, bool filtered, bool multipleVectorsPerKey, Quantization quantization = Quantization.None)
     {
         const int d = 40;
         float[] data = TestData.Clustered(3_000, d, seed: 51);
-        using var index = new HnswIndex(new HnswOptions { Dimensions = d, Metric = metric, Quantization = quantization, QuantizationTrainingSize = 1_000 });
-        index.AddRange(TestData.Keys(3_000), data);
+        using var index = new HnswIndex(new HnswOptions
+        {
+            Dimensions = d,
+            Metric = metric,
+            MultipleVectorsPerKey = multipleVectorsPerKey,
+            Quantization = quantization,
+            QuantizationTrainingSize = 1_000,
+        });
+
+        // Under several vectors per key, three rows per key: 1,000 keys, each answer still 10 distinct keys.
+        ulong[] keys = multipleVectorsPerKey ? [.. TestData.Keys(3_000).Select(k => k / 3)] : TestData.Keys(3_000);
+        index.AddRange(keys, data);
         index.IsQuantizationTrained.Should().Be(quantization != Quantization.None);
         var options = new SearchOptions { Ef = 100, Filter = filtered ? key => key % 2 == 0 : null };
         var destination = new SearchResult[10];

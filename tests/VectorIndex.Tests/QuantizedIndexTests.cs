@@ -228,6 +228,43 @@ public sealed class QuantizedIndexTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Several_vectors_per_key_and_merges_keep_their_promises_under_codes(bool mergeIntoEmpty)
+    {
+        // Three vectors per key: each search returns 10 distinct keys, at the exact distance of each key's nearest vector.
+        var options = new HnswOptions { Dimensions = D, Quantization = Quantization.Int4, QuantizationTrainingSize = 1_000, MultipleVectorsPerKey = true };
+        using var source = new HnswIndex(options);
+        ulong[] keys = [.. _keys.Select(k => k / 3)];
+        source.AddRange(keys, _data, maxDegreeOfParallelism: 1);
+        using var target = new HnswIndex(options);
+        if (!mergeIntoEmpty)
+        {
+            target.Add(ulong.MaxValue, TestData.Row(_queries, D, 199));
+        }
+
+        target.AddFrom(source);
+        target.IsQuantizationTrained.Should().BeTrue();
+        foreach (HnswIndex index in new[] { source, target })
+        {
+            index.IsQuantizationTrained.Should().BeTrue();
+            for (int q = 0; q < 30; q++)
+            {
+                float[] query = TestData.Row(_queries, D, q).ToArray();
+                IReadOnlyList<SearchResult> results = index.Search(query, 10, new SearchOptions { Ef = 100 });
+                results.Should().HaveCount(10);
+                results.Select(r => r.Key).Should().OnlyHaveUniqueItems();
+                foreach (SearchResult r in results.Where(r => r.Key != ulong.MaxValue))
+                {
+                    float nearest = Enumerable.Range(0, N).Where(i => keys[i] == r.Key)
+                        .Min(i => TensorDistance(query, TestData.Row(_data, D, i)));
+                    r.Distance.Should().BeApproximately(nearest, 1e-3f * (1 + nearest));
+                }
+            }
+        }
+    }
+
     [Fact]
     public void Bad_quantisation_arguments_throw_the_documented_exceptions()
     {
@@ -292,6 +329,17 @@ public sealed class QuantizedIndexTests : IDisposable
         await Task.WhenAll(writer, reader);
         index.IsQuantizationTrained.Should().BeTrue();
         GraphInvariants.Check(index);
+    }
+
+    private static float TensorDistance(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        float sum = 0;
+        for (int i = 0; i < a.Length; i++)
+        {
+            sum += (a[i] - b[i]) * (a[i] - b[i]);
+        }
+
+        return sum;
     }
 
     private HnswIndex Build(Quantization quantization, Metric metric, int n = N, int trainingSize = 2_000)

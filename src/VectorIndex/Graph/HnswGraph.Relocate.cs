@@ -76,8 +76,9 @@ internal sealed unsafe partial class HnswGraph
     /// copy shows (<c>WriteResults</c> re-checks both; a search that read them on either side of the switch is handled
     /// by the index as a handover). Call after <see cref="Free"/>, with writers kept out.
     /// </summary>
+    /// <param name="from">The slot each node came from: <c>from[i]</c> moved to the i-th slot returned.</param>
     /// <returns>The slots that received a node: its key now lives there.</returns>
-    public int[] MoveTailIntoHoles()
+    public int[] MoveTailIntoHoles(out int[] from)
     {
         int n = NodeCount;
         int[] free = FreeSlots();
@@ -90,11 +91,13 @@ internal sealed unsafe partial class HnswGraph
 
         if (holes == 0)
         {
+            from = [];
             return [];
         }
 
         NodeSegments s = Segments;
         int[] to = free[..holes];
+        from = new int[holes];
         var movedTo = new int[n - live];
         var links = new int[M0];
         for (int src = live, i = 0; src < n; src++)
@@ -105,6 +108,7 @@ internal sealed unsafe partial class HnswGraph
                 continue;
             }
 
+            from[i] = src;
             int dst = to[i++];
             movedTo[src - live] = dst;
             new Span<float>(s.Vector(src), PaddedDimensions).CopyTo(new Span<float>(s.Vector(dst), PaddedDimensions));

@@ -38,11 +38,16 @@ internal sealed unsafe partial class HnswGraph
     /// Rebuilds every live list that links to a node in <paramref name="deleted"/> (on all layers, in parallel) and moves
     /// the entry point off a deleted node. Writers must be kept out by the caller.
     /// </summary>
+    /// <param name="deleted">The deleted nodes to unlink.</param>
+    /// <param name="maxDegreeOfParallelism">Threads to use; 0 or less means all cores.</param>
+    /// <param name="cancellationToken">Checked between two rounds.</param>
+    /// <param name="progress">Called after each round with the lists checked so far and the lists to check in all (a live node's list on each of its layers).</param>
     /// <returns>False when cancelled between two rounds: the graph is whole, and the deleted nodes still in it.</returns>
-    public bool RepairAroundDeleted(IReadOnlyList<int> deleted, int maxDegreeOfParallelism, CancellationToken cancellationToken = default) =>
+    public bool RepairAroundDeleted(
+        IReadOnlyList<int> deleted, int maxDegreeOfParallelism, CancellationToken cancellationToken = default, Action<int, int>? progress = null) =>
         UsesL2
-            ? RepairAroundDeleted<L2SquaredDistance>(deleted, maxDegreeOfParallelism, cancellationToken)
-            : RepairAroundDeleted<InnerProductDistance>(deleted, maxDegreeOfParallelism, cancellationToken);
+            ? RepairAroundDeleted<L2SquaredDistance>(deleted, maxDegreeOfParallelism, cancellationToken, progress)
+            : RepairAroundDeleted<InnerProductDistance>(deleted, maxDegreeOfParallelism, cancellationToken, progress);
 
     /// <summary>
     /// Makes every live node reachable on layer 0 from the entry point again: a breadth-first pass marks what is
@@ -135,7 +140,8 @@ internal sealed unsafe partial class HnswGraph
         }
     }
 
-    private bool RepairAroundDeleted<TDistance>(IReadOnlyList<int> deleted, int maxDegreeOfParallelism, CancellationToken cancellationToken)
+    private bool RepairAroundDeleted<TDistance>(
+        IReadOnlyList<int> deleted, int maxDegreeOfParallelism, CancellationToken cancellationToken, Action<int, int>? progress)
         where TDistance : struct, IDistance
     {
         int n = NodeCount;
@@ -143,6 +149,12 @@ internal sealed unsafe partial class HnswGraph
         foreach (int id in deleted)
         {
             isDeleted[id] = true;
+        }
+
+        int lists = 0, checkedLists = 0;
+        for (int id = 0; id < n && progress is not null; id++)
+        {
+            lists += !isDeleted[id] && !IsFree(id) ? LevelOf(id) + 1 : 0;
         }
 
         NodeSegments segments = Segments;
@@ -172,6 +184,8 @@ internal sealed unsafe partial class HnswGraph
                 }
 
                 repair.Run<TDistance>(this, segments, onLevel, first, level, isDeleted, parallel);
+                checkedLists += Math.Min(RepairRound.Size, onLevel.Count - first);
+                progress?.Invoke(checkedLists, lists);
             }
         }
 

@@ -52,14 +52,26 @@ internal sealed unsafe partial class HnswGraph
     }
 
     /// <summary>
-    /// The quantised K-NN-SEARCH: codes the query with the snapshot's quantiser, walks the codes (greedy descent and
-    /// layer 0), then re-ranks: the best <paramref name="rerank"/> live results (at least k) get their exact float
-    /// distance, their vectors loaded all at once first, and the k nearest by it are written.
+    /// The quantised K-NN-SEARCH: walks the codes (<see cref="WalkCodes"/>), then re-ranks: the best
+    /// <paramref name="rerank"/> live results (at least k) get their exact float distance and the k nearest by it are
+    /// written. With <paramref name="rerank"/> 0, the walk's order and code distances are written.
     /// </summary>
     private int SearchCodes<TDistance, TFilter>(
         NodeSegments segments, ScalarQuantizer quantizer, SearchScratch scratch, float* q, long entry, int limit, int ef, TFilter filter,
         bool bridgeRejected, int rerank, Span<SearchResult> destination)
         where TDistance : struct, IDistance
+        where TFilter : struct, INodeFilter
+    {
+        WalkCodes(segments, quantizer, scratch, q, entry, limit, ef, filter, bridgeRejected);
+        ReadOnlySpan<Candidate> found = scratch.Results.DrainAllNearestFirst(ref scratch.Found);
+        return rerank == 0
+            ? WriteResults(segments, found, destination)
+            : WriteResults(segments, Rerank<TDistance>(segments, scratch, q, found, Math.Max(rerank, destination.Length)), destination);
+    }
+
+    /// <summary>Codes the query with the snapshot's quantiser and walks the codes (greedy descent and layer 0); leaves W in <c>scratch.Results</c>.</summary>
+    private void WalkCodes<TFilter>(
+        NodeSegments segments, ScalarQuantizer quantizer, SearchScratch scratch, float* q, long entry, int limit, int ef, TFilter filter, bool bridgeRejected)
         where TFilter : struct, INodeFilter
     {
         fixed (byte* qc = scratch.QueryCode)
@@ -83,14 +95,16 @@ internal sealed unsafe partial class HnswGraph
                     break;
             }
         }
+    }
 
-        ReadOnlySpan<Candidate> found = scratch.Results.DrainAllNearestFirst(ref scratch.Found);
-        if (rerank == 0)
-        {
-            return WriteResults(segments, found, destination);
-        }
-
-        int want = Math.Min(found.Length, Math.Max(rerank, destination.Length));
+    /// <summary>
+    /// The first <paramref name="want"/> live nodes of <paramref name="found"/> (nearest first by code distance), with
+    /// their exact float distances, nearest first by them. Their vectors are all loaded at once before measuring.
+    /// </summary>
+    private Span<Candidate> Rerank<TDistance>(NodeSegments segments, SearchScratch scratch, float* q, ReadOnlySpan<Candidate> found, int want)
+        where TDistance : struct, IDistance
+    {
+        want = Math.Min(found.Length, want);
         Candidate[] exact = SelectionBuffers.Ensure(ref scratch.Reranked, want);
         int n = 0;
         for (int i = 0; i < found.Length && n < want; i++)
@@ -122,7 +136,7 @@ internal sealed unsafe partial class HnswGraph
             exact[j + 1] = c;
         }
 
-        return WriteResults(segments, exact.AsSpan(0, n), destination);
+        return exact.AsSpan(0, n);
     }
 
     /// <summary>The greedy descent to layer 1 and SEARCH-LAYER on layer 0, in <paramref name="space"/>; leaves W in <c>scratch.Results</c>.</summary>

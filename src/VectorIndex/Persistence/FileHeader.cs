@@ -136,7 +136,7 @@ internal sealed record FileHeader
         BinaryPrimitives.WriteInt32LittleEndian(destination[36..], Options.EfSearch);
         BinaryPrimitives.WriteInt32LittleEndian(destination[40..], Options.Seed);
         BinaryPrimitives.WriteInt32LittleEndian(destination[44..], (int)Options.NeighborSelection);
-        BinaryPrimitives.WriteInt32LittleEndian(destination[48..], (Options.ExtendCandidates ? 1 : 0) | (Options.KeepPrunedConnections ? 2 : 0));
+        BinaryPrimitives.WriteInt32LittleEndian(destination[48..], (Options.ExtendCandidates ? 1 : 0) | (Options.KeepPrunedConnections ? 2 : 0) | (Options.MultipleVectorsPerKey ? 4 : 0));
         BinaryPrimitives.WriteInt32LittleEndian(destination[52..], NodeCount);
         BinaryPrimitives.WriteInt32LittleEndian(destination[56..], LiveCount);
         BinaryPrimitives.WriteInt64LittleEndian(destination[60..], Entry);
@@ -160,6 +160,12 @@ internal sealed record FileHeader
     /// <exception cref="InvalidDataException">Anything is wrong; the message says what.</exception>
     public static FileHeader Parse(ReadOnlySpan<byte> header, long fileLength)
     {
+        // The kind first, whatever the length: a brute-force file is named as such.
+        if (header.StartsWith(FlatFile.Magic))
+        {
+            throw Invalid("it is a BruteForceIndex file (magic \"VIDXFLAT\"), not an HnswIndex file; load it with BruteForceIndex.Load");
+        }
+
         if (header.Length < Length || fileLength < Length)
         {
             throw Invalid($"the input is {fileLength} bytes, shorter than the {Length}-byte header of a VectorIndex file");
@@ -213,6 +219,7 @@ internal sealed record FileHeader
                 NeighborSelection = (NeighborSelection)BinaryPrimitives.ReadInt32LittleEndian(header[44..]),
                 ExtendCandidates = (flags & 1) != 0,
                 KeepPrunedConnections = (flags & 2) != 0,
+                MultipleVectorsPerKey = (flags & 4) != 0,
             };
             options.Validate();
         }
@@ -221,7 +228,7 @@ internal sealed record FileHeader
             throw Invalid($"the stored options are out of range ({e.ParamName})");
         }
 
-        if ((flags & ~3) != 0 || BinaryPrimitives.ReadInt32LittleEndian(header[20..]) != HnswGraph.PaddedLength(options.Dimensions))
+        if ((flags & ~7) != 0 || BinaryPrimitives.ReadInt32LittleEndian(header[20..]) != HnswGraph.PaddedLength(options.Dimensions))
         {
             throw Invalid("unknown option flags or a padded dimension count that does not match the dimensions");
         }

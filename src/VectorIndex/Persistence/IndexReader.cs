@@ -85,7 +85,9 @@ internal static unsafe class IndexReader
 
             var graph = new HnswGraph(options, store, n, header.Entry, header.LevelState, frozen: false);
             graph.RecountInDegrees();
-            return new LoadedGraph(options, graph, KeyMap.Build(keys.AsSpan(0, n), flags.AsSpan(0, n)), header.LiveCount, null);
+            // Several live nodes may share a key under MultipleVectorsPerKey: the index builds that map from the graph.
+            Dictionary<ulong, int>? ids = options.MultipleVectorsPerKey ? null : KeyMap.Build(keys.AsSpan(0, n), flags.AsSpan(0, n));
+            return new LoadedGraph(options, graph, ids, header.LiveCount, null);
         }
         catch
         {

@@ -9,6 +9,11 @@ namespace VectorIndex.Storage;
 /// stripes that order an <c>Add</c> and a <c>Remove</c> of the same key, the live and pending-removal counts, and the
 /// one protocol for moving a key to another node (a replacement's new vector, a compaction's relocation).
 /// <para>
+/// Under <see cref="HnswOptions.MultipleVectorsPerKey"/> a key owns a list of live nodes instead of one (in the
+/// order they were added): an add appends a node and hides none (no handover), a remove hides them all, and a
+/// relocation rewrites the moved entries in place.
+/// </para>
+/// <para>
 /// Moving a key is a handover: the old node is hidden, then the new one shown. A search reads the two flags at
 /// different moments, so during a handover it can miss the key (both read hidden) or meet it twice (the old node read
 /// before the hide, the new after the show). Every handover is counted when it begins and when it ends; a search that
@@ -24,8 +29,13 @@ internal sealed class KeyMap
     private readonly Lock[] _stripes = CreateStripes();
 
     // Null until first use for a read-only (mapped) index, so that opening one stays fast; then built from the flags.
+    // Null as well under MultipleVectorsPerKey, where _lists holds every key's nodes instead.
     private Dictionary<ulong, int>? _ids;
+    private readonly Dictionary<ulong, List<int>>? _lists;
     private int _count;
+
+    // Live nodes: the live keys' vectors (equal to _count unless several vectors per key are kept).
+    private int _vectors;
 
     // Removed or replaced nodes still linked in the graph: what the next compaction unlinks.
     private int _pending;
@@ -38,11 +48,51 @@ internal sealed class KeyMap
         _graph = graph;
         _ids = ids;
         _count = count;
+        _vectors = count;
         _pending = graph.NodeCount - count - graph.FreeCount;
     }
 
+    /// <summary>A map that keeps every vector added under a key (<see cref="HnswOptions.MultipleVectorsPerKey"/>), built from the graph's live nodes.</summary>
+    private KeyMap(HnswGraph graph, Dictionary<ulong, List<int>> lists, int liveNodes)
+    {
+        _graph = graph;
+        _lists = lists;
+        _count = lists.Count;
+        _vectors = liveNodes;
+        _pending = graph.NodeCount - liveNodes - graph.FreeCount;
+    }
+
+    /// <summary>The map of an index that keeps several vectors per key, from the live nodes of <paramref name="graph"/> (lowest id first).</summary>
+    public static KeyMap WithMultipleVectors(HnswGraph graph)
+    {
+        var lists = new Dictionary<ulong, List<int>>();
+        int live = 0;
+        for (int id = 0; id < graph.NodeCount; id++)
+        {
+            if (!graph.IsDeleted(id))
+            {
+                ulong key = graph.KeyOf(id);
+                if (!lists.TryGetValue(key, out List<int>? nodes))
+                {
+                    lists.Add(key, nodes = new List<int>(1));
+                }
+
+                nodes.Add(id);
+                live++;
+            }
+        }
+
+        return new KeyMap(graph, lists, live);
+    }
+
+    /// <summary>Whether a key owns a list of nodes rather than one (<see cref="HnswOptions.MultipleVectorsPerKey"/>).</summary>
+    public bool MultipleVectors => _lists is not null;
+
     /// <summary>Live keys.</summary>
     public int Count => Volatile.Read(ref _count);
+
+    /// <summary>Live nodes: the vectors of the live keys (<see cref="Count"/> unless several vectors per key are kept).</summary>
+    public int VectorCount => _lists is null ? Volatile.Read(ref _count) : Volatile.Read(ref _vectors);
 
     /// <summary>Removed or replaced nodes still linked in the graph.</summary>
     public int PendingRemovals => Volatile.Read(ref _pending);
@@ -52,6 +102,14 @@ internal sealed class KeyMap
 
     public bool Contains(ulong key)
     {
+        if (_lists is not null)
+        {
+            lock (_lock)
+            {
+                return _lists.ContainsKey(key);
+            }
+        }
+
         Dictionary<ulong, int> ids = Ids();
         lock (_lock)
         {
@@ -59,9 +117,19 @@ internal sealed class KeyMap
         }
     }
 
-    /// <summary>The key's live node. A compaction may move it unless the caller keeps compactions out.</summary>
+    /// <summary>The key's live node (its first, when it has several). A compaction may move it unless the caller keeps compactions out.</summary>
     public bool TryGetNode(ulong key, out int id)
     {
+        if (_lists is not null)
+        {
+            lock (_lock)
+            {
+                bool found = _lists.TryGetValue(key, out List<int>? nodes);
+                id = found ? nodes![0] : -1;
+                return found;
+            }
+        }
+
         Dictionary<ulong, int> ids = Ids();
         lock (_lock)
         {
@@ -69,14 +137,50 @@ internal sealed class KeyMap
         }
     }
 
+    /// <summary>The key's live nodes, in the order they were added (one at most unless several vectors per key are kept). A compaction may move them unless the caller keeps compactions out.</summary>
+    public int[] NodesOf(ulong key)
+    {
+        if (_lists is null)
+        {
+            return TryGetNode(key, out int id) ? [id] : [];
+        }
+
+        lock (_lock)
+        {
+            return _lists.TryGetValue(key, out List<int>? nodes) ? [.. nodes] : [];
+        }
+    }
+
     /// <summary>
     /// Makes <paramref name="id"/> (allocated, linked and still hidden) the live node of <paramref name="key"/>: shown,
-    /// and the key's previous node, if any, hidden first (a handover) and counted for the next compaction. The caller
+    /// and the key's previous node, if any, hidden first (a handover) and counted for the next compaction. Under
+    /// <see cref="MultipleVectors"/> the node is added to the key's nodes instead, and none is hidden. The caller
     /// holds the key's stripe.
     /// </summary>
     public void Publish(ulong key, int id)
     {
         Debug.Assert(_graph.IsDeleted(id), "a node is published hidden, then shown");
+        if (_lists is not null)
+        {
+            lock (_lock)
+            {
+                if (_lists.TryGetValue(key, out List<int>? nodes))
+                {
+                    nodes.Add(id);
+                }
+                else
+                {
+                    _lists.Add(key, [id]);
+                    _count++;
+                }
+
+                _vectors++;
+            }
+
+            _graph.SetDeleted(id, false);
+            return;
+        }
+
         int previous;
         lock (_lock)
         {
@@ -111,9 +215,32 @@ internal sealed class KeyMap
         }
     }
 
-    /// <summary>Hides the key's node and counts it for the next compaction. The caller holds the key's stripe.</summary>
+    /// <summary>Hides the key's node (all of them, under <see cref="MultipleVectors"/>) and counts them for the next compaction. The caller holds the key's stripe.</summary>
     public bool Remove(ulong key)
     {
+        if (_lists is not null)
+        {
+            List<int>? nodes;
+            lock (_lock)
+            {
+                if (!_lists.Remove(key, out nodes))
+                {
+                    return false;
+                }
+
+                _count--;
+                _vectors -= nodes.Count;
+            }
+
+            foreach (int node in nodes)
+            {
+                _graph.SetDeleted(node, true);
+            }
+
+            Interlocked.Add(ref _pending, nodes.Count);
+            return true;
+        }
+
         int id;
         lock (_lock)
         {
@@ -139,12 +266,21 @@ internal sealed class KeyMap
         Interlocked.Increment(ref _handoversBegun);
         try
         {
-            int[] moved = _graph.MoveTailIntoHoles();
+            int[] moved = _graph.MoveTailIntoHoles(out int[] from);
             lock (_lock)
             {
-                foreach (int id in moved)
+                for (int i = 0; i < moved.Length; i++)
                 {
-                    _ids![_graph.KeyOf(id)] = id;
+                    int id = moved[i];
+                    if (_lists is null)
+                    {
+                        _ids![_graph.KeyOf(id)] = id;
+                    }
+                    else
+                    {
+                        List<int> nodes = _lists[_graph.KeyOf(id)];
+                        nodes[nodes.IndexOf(from[i])] = id;
+                    }
                 }
             }
         }
@@ -181,6 +317,11 @@ internal sealed class KeyMap
     /// <summary>The nodes of the allowed keys that are present, in the scratch's id buffer.</summary>
     public ReadOnlySpan<int> NodesOf(IReadOnlySet<ulong> allowed, SearchScratch scratch)
     {
+        if (_lists is not null)
+        {
+            return ListedNodesOf(allowed, scratch);
+        }
+
         Dictionary<ulong, int> ids = Ids();
         int n = 0;
         lock (_lock)
@@ -198,9 +339,43 @@ internal sealed class KeyMap
         return scratch.Ids.AsSpan(0, n);
     }
 
+    /// <summary>Every node of the allowed keys that are present (<see cref="MultipleVectors"/>), in the scratch's id buffer.</summary>
+    private ReadOnlySpan<int> ListedNodesOf(IReadOnlySet<ulong> allowed, SearchScratch scratch)
+    {
+        int n = 0;
+        lock (_lock)
+        {
+            int needed = 0;
+            foreach (ulong key in allowed)
+            {
+                needed += _lists!.TryGetValue(key, out List<int>? nodes) ? nodes.Count : 0;
+            }
+
+            int[] buffer = SelectionBuffers.Ensure(ref scratch.Ids, needed);
+            foreach (ulong key in allowed)
+            {
+                if (_lists!.TryGetValue(key, out List<int>? nodes))
+                {
+                    nodes.CopyTo(buffer, n);
+                    n += nodes.Count;
+                }
+            }
+        }
+
+        return scratch.Ids.AsSpan(0, n);
+    }
+
     /// <summary>The live keys at one moment (a copy taken under the map's lock).</summary>
     public ulong[] Keys()
     {
+        if (_lists is not null)
+        {
+            lock (_lock)
+            {
+                return [.. _lists.Keys];
+            }
+        }
+
         Dictionary<ulong, int> ids = Ids();
         lock (_lock)
         {

@@ -1,0 +1,165 @@
+using VectorIndex.Graph;
+
+namespace VectorIndex;
+
+/// <summary>Merging: every live vector of another index of the same shape, added in bulk.</summary>
+public sealed partial class HnswIndex
+{
+    /// <summary>
+    /// Adds every live vector of <paramref name="other"/> (an index of the same <see cref="Dimensions"/> and
+    /// <see cref="Metric"/>; its other options may differ) to this one, in parallel as
+    /// <see cref="AddRange(ReadOnlyMemory{ulong}, ReadOnlyMemory{float}, int, IProgress{int}?, CancellationToken)"/> does.
+    /// The vectors are copied as <paramref name="other"/> stores them (already checked, and normalised for cosine), so
+    /// they are neither checked nor normalised again: the vectors stored here are bit for bit the other's.
+    /// </summary>
+    /// <remarks>
+    /// <para>Into an empty index that builds its graph as <paramref name="other"/> does (the same
+    /// <see cref="HnswOptions.M"/>, <see cref="HnswOptions.NeighborSelection"/>, <see cref="HnswOptions.ExtendCandidates"/>
+    /// and <see cref="HnswOptions.KeepPrunedConnections"/>), from an index with no removal pending a compaction, the
+    /// other's graph is copied, links included, rather than built again: a memory copy instead of an insertion per
+    /// vector, and the merged index answers every search as <paramref name="other"/> does. Otherwise every vector is
+    /// inserted.</para>
+    /// <para>A key present in both: <paramref name="other"/>'s vector replaces this index's (as <see cref="Add"/> does);
+    /// under <see cref="HnswOptions.MultipleVectorsPerKey"/> on this index, its vectors are added to the key's. When
+    /// <paramref name="other"/> keeps several vectors per key and this index does not, a key takes the last of them.</para>
+    /// <para><paramref name="other"/> is read at one moment (its writers wait while its vectors are copied, then go
+    /// on); it may be read-only (<see cref="OpenReadOnly(string)"/>), and may be this index.</para>
+    /// </remarks>
+    /// <param name="other">The index to take the vectors from; it is not changed.</param>
+    /// <param name="maxDegreeOfParallelism">Threads to use; 0 or less means all cores.</param>
+    /// <param name="progress">Receives the vectors added so far and the total to add, about every 1% and at the end.</param>
+    /// <param name="cancellationToken">Stops the insertion between two vectors.</param>
+    /// <returns>How many vectors were added.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="other"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="other"/> has other dimensions or another metric; nothing is added.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled; the vectors added before stay.</exception>
+    /// <exception cref="InvalidOperationException">This index is read-only (<see cref="OpenReadOnly(string)"/>).</exception>
+    /// <exception cref="ObjectDisposedException">This index or <paramref name="other"/> was disposed.</exception>
+    public int AddFrom(
+        HnswIndex other,
+        int maxDegreeOfParallelism = -1,
+        IProgress<BulkProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        ThrowIfDisposed();
+        ThrowIfReadOnly();
+        if (other.Dimensions != Dimensions || other.Metric != Metric)
+        {
+            throw new ArgumentException(
+                $"The other index holds {other.Dimensions}-float vectors under {other.Metric}; this one holds {Dimensions}-float vectors under {Metric}.",
+                nameof(other));
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        if (TryTakeGraphOf(other) is int taken)
+        {
+            TrainIfDue();
+            progress?.Report(new BulkProgress(taken, taken));
+            return taken;
+        }
+
+        (ulong[] keys, float[] vectors) = other.CopyLiveVectors();
+        int dims = Dimensions;
+        int[] rows = _keys.MultipleVectors ? [.. Enumerable.Range(0, keys.Length)] : LastRowOfEachKey(keys);
+        int added = 0;
+        int step = Math.Max(1, rows.Length / 100);
+        var parallel = new ParallelOptions
+        {
+            MaxDegreeOfParallelism = maxDegreeOfParallelism <= 0 ? Environment.ProcessorCount : maxDegreeOfParallelism,
+            CancellationToken = cancellationToken,
+        };
+        try
+        {
+            Parallel.For(0, rows.Length, parallel, i =>
+            {
+                int row = rows[i];
+                AddValidated(keys[row], vectors.AsSpan(row * dims, dims), stored: true);
+                int done = Interlocked.Increment(ref added);
+                if (progress is not null && (done % step == 0 || done == rows.Length))
+                {
+                    progress.Report(new BulkProgress(done, rows.Length));
+                }
+            });
+        }
+        finally
+        {
+            // As at the end of AddRange, cancelled or not: no node stays cut off.
+            if (Volatile.Read(ref added) > 0 && !_disposed)
+            {
+                Exclusively(_graph.ReconnectUnreachable);
+            }
+        }
+
+        TrainIfDue();
+        return rows.Length;
+    }
+
+    /// <summary>
+    /// The fast path: when this index is empty (no node at all) and builds its graph as <paramref name="other"/> does (the
+    /// same M, neighbour selection and heuristic flags), and every node of <paramref name="other"/> is live (no removal
+    /// pending a compaction), this index takes a copy of the other's graph, links included, instead of inserting every
+    /// vector again. Returns how many vectors it took, or null when the path does not apply (nothing changed).
+    /// </summary>
+    private int? TryTakeGraphOf(HnswIndex other)
+    {
+        HnswOptions mine = Options, theirs = other.Options;
+        bool sameGraph = mine.M == theirs.M && mine.NeighborSelection == theirs.NeighborSelection
+            && mine.ExtendCandidates == theirs.ExtendCandidates && mine.KeepPrunedConnections == theirs.KeepPrunedConnections;
+
+        // Several vectors of one key cannot all stay in an index that keeps one per key.
+        bool keysFit = mine.MultipleVectorsPerKey || !theirs.MultipleVectorsPerKey;
+        if (!sameGraph || !keysFit || _graph.NodeCount != 0 || other.VectorCount == 0)
+        {
+            return null;
+        }
+
+        // The other's gate, then this one's, never both at once: two merges in opposite directions cannot deadlock.
+        HnswGraph.Copy? copy = other.Exclusively(() => other._graph.CopyWhole());
+        if (copy is null)
+        {
+            return null;
+        }
+
+        return Exclusively(() =>
+        {
+            if (_graph.NodeCount != 0)
+            {
+                return (int?)null; // an add came first: insert as usual
+            }
+
+            _graph.Take(copy);
+            for (int id = 0; id < copy.Keys.Length; id++)
+            {
+                lock (_keys.StripeOf(copy.Keys[id]))
+                {
+                    _keys.Publish(copy.Keys[id], id);
+                }
+            }
+
+            return copy.Keys.Length;
+        });
+    }
+
+    /// <summary>The live keys and their stored vectors (row-major), copied at one moment: writers wait for the copy.</summary>
+    private (ulong[] Keys, float[] Vectors) CopyLiveVectors() => Exclusively(() =>
+    {
+        int dims = Dimensions;
+        int n = _graph.NodeCount;
+        int live = _keys.VectorCount;
+        var keys = new ulong[live];
+        var vectors = new float[(long)live * dims];
+        int row = 0;
+        for (int id = 0; id < n && row < live; id++)
+        {
+            if (!_graph.IsDeleted(id))
+            {
+                keys[row] = _graph.KeyOf(id);
+                _graph.VectorOf(id).CopyTo(vectors.AsSpan(row * dims, dims));
+                row++;
+            }
+        }
+
+        return row == live ? (keys, vectors) : (keys[..row], vectors[..(row * dims)]);
+    });
+}
