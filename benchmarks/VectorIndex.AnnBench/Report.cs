@@ -58,20 +58,23 @@ internal static class Report
     /// <summary>Single-thread QPS of each library interpolated at each recall target, and ours over each peer's.</summary>
     public static void PrintAtEqualRecall(IReadOnlyList<SearchPoint> points)
     {
+        // Each library against the reference: hnswlib when it ran (the peer to beat), else the first library.
         string[] libraries = [.. points.Select(p => p.Library).Distinct()];
+        int reference = Math.Max(0, Array.IndexOf(libraries, "hnswlib"));
+        int[] others = [.. Enumerable.Range(0, libraries.Length).Where(i => i != reference)];
         var header = new StringBuilder("| recall |");
         foreach (string lib in libraries)
         {
-            header.Append(" ").Append(lib).Append(" QPS |");
+            header.Append(' ').Append(lib).Append(" QPS |");
         }
 
-        foreach (string lib in libraries.Skip(1))
+        foreach (int i in others)
         {
-            header.Append(" ").Append(libraries[0]).Append(" / ").Append(lib).Append(" |");
+            header.Append(' ').Append(reference == 0 ? $"{libraries[0]} / {libraries[i]}" : $"{libraries[i]} / {libraries[reference]}").Append(" |");
         }
 
         Console.WriteLine(header);
-        Console.WriteLine("| ---: |" + string.Concat(Enumerable.Repeat(" ---: |", (2 * libraries.Length) - 1)));
+        Console.WriteLine("| ---: |" + string.Concat(Enumerable.Repeat(" ---: |", libraries.Length + others.Length)));
         foreach (double target in RecallTargets)
         {
             double[] qps = [.. libraries.Select(lib => QpsAt(points.Where(p => p.Library == lib), target))];
@@ -81,9 +84,9 @@ internal static class Report
                 row.Append(' ').Append(Num(q, "F0")).Append(" |");
             }
 
-            for (int i = 1; i < qps.Length; i++)
+            foreach (int i in others)
             {
-                row.Append(' ').Append(Num(qps[0] / qps[i], "F2")).Append("x |");
+                row.Append(' ').Append(Num(reference == 0 ? qps[0] / qps[i] : qps[i] / qps[reference], "F2")).Append("x |");
             }
 
             Console.WriteLine(row);

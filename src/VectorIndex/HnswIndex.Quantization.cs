@@ -102,12 +102,13 @@ public sealed partial class HnswIndex
 
     /// <summary>
     /// The re-rank depth a search passes the graph: -1 walks the floats (not quantised). The default: 2k under Int8,
-    /// 4k under Int4, at least 10. Measured at k 10 (docs/benchmarks.md): on Fashion-MNIST 20 re-ranked gave the
-    /// recall of re-ranking all ef at every ef from 16 to 96 under both codes, and up to 1.3x the speed at ef 48; on the
-    /// rotated Fashion-MNIST (coordinates that are not small integers) 4-bit codes needed 40 to reach the float walk's
-    /// recall ceiling (0.9994 at ef 200; 20 capped it at 0.9973), 8-bit ones 20.
+    /// 4k under Int4, and at least a quarter of ef and 10. Measured at k 10 (docs/benchmarks.md): on Fashion-MNIST 20
+    /// re-ranked gave the recall of re-ranking all ef at every ef from 16 to 96 under both codes, and up to 1.3x the
+    /// speed at ef 48; on the rotated Fashion-MNIST (coordinates that are not small integers) 4-bit codes needed 40 to
+    /// reach the float walk's recall ceiling (0.9994 at ef 200; 20 capped it at 0.9973), 8-bit ones 20. A quarter of
+    /// ef keeps the ceiling where a caller asks for a wide walk.
     /// </summary>
-    private int RerankFor(SearchOptions? options, int k) =>
+    private int RerankFor(SearchOptions? options, int k, int ef) =>
         Options.Quantization == Quantization.None ? -1
-        : options?.Rerank ?? Math.Max((Options.Quantization == Quantization.Int4 ? 4 : 2) * k, 10);
+        : options?.Rerank ?? Math.Max(Math.Max((Options.Quantization == Quantization.Int4 ? 4 : 2) * k, ef / 4), 10);
 }

@@ -319,7 +319,7 @@ public sealed partial class HnswIndex : IDisposable
             scratch = _graph.RentScratch();
             VectorGuard.CopyForMetric(query, scratch.Query, Metric);
             ef = Math.Max(ef, destination.Length);
-            int rerank = RerankFor(options, destination.Length);
+            int rerank = RerankFor(options, destination.Length, ef);
             int found;
             if (options is not { Filters: true })
             {

@@ -39,7 +39,7 @@ public sealed record SearchOptions
     /// Under a quantisation (<see cref="HnswOptions.Quantization"/>), how many of the walk's best candidates get their
     /// exact float distance before the k nearest by it are returned; raised to k when smaller, at most the ef
     /// candidates the walk kept. 0 returns the walk's order and code distances (approximate, a little faster). Null:
-    /// 2k under <see cref="Quantization.Int8"/>, 4k under <see cref="Quantization.Int4"/>, at least 10. Raise it when the codes are coarse for the data (4-bit codes of data whose dimensions
+    /// 2k under <see cref="Quantization.Int8"/>, 4k under <see cref="Quantization.Int4"/>, and at least ef / 4 and 10. Raise it when the codes are coarse for the data (4-bit codes of data whose dimensions
     /// differ much in range). Ignored under <see cref="Quantization.None"/> and before the codes are trained. At least 0.
     /// </summary>
     public int? Rerank { get; init; }

@@ -77,6 +77,21 @@ public sealed unsafe class QuantizerTests
     }
 
     [Fact]
+    public void Selection_finds_the_value_of_every_rank()
+    {
+        var random = new Random(6);
+        foreach (int n in new[] { 1, 2, 3, 10, 101, 1_000 })
+        {
+            float[] values = [.. Enumerable.Range(0, n).Select(_ => (float)random.Next(-50, 50))];
+            float[] sorted = [.. values.Order()];
+            for (int rank = 0; rank < n; rank++)
+            {
+                ScalarQuantizer.Select((float[])values.Clone(), rank).Should().Be(sorted[rank], $"rank {rank} of {n}");
+            }
+        }
+    }
+
+    [Fact]
     public void Codes_are_padded_to_whole_cache_lines()
     {
         ScalarQuantizer.CodeBytesOf(Quantization.Int8, 784).Should().Be(832);

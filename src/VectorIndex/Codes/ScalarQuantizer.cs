@@ -135,8 +135,9 @@ internal sealed unsafe class ScalarQuantizer
             }
             else
             {
-                Array.Sort(column);
-                (low[d], high[d]) = (column[lowRank], column[highRank]);
+                // Two selections instead of a sort: the fit is part of the build's time.
+                low[d] = Select(column, lowRank);
+                high[d] = Select(column, highRank);
             }
 
             return column;
@@ -186,6 +187,51 @@ internal sealed unsafe class ScalarQuantizer
         }
 
         return quantizer;
+    }
+
+    /// <summary>The value of rank <paramref name="rank"/> (0-based) in <paramref name="values"/> (Hoare's selection; reorders them).</summary>
+    internal static float Select(float[] values, int rank)
+    {
+        int left = 0, right = values.Length - 1;
+        while (left < right)
+        {
+            float pivot = values[left + ((right - left) / 2)];
+            int i = left, j = right;
+            while (i <= j)
+            {
+                while (values[i] < pivot)
+                {
+                    i++;
+                }
+
+                while (values[j] > pivot)
+                {
+                    j--;
+                }
+
+                if (i <= j)
+                {
+                    (values[i], values[j]) = (values[j], values[i]);
+                    i++;
+                    j--;
+                }
+            }
+
+            if (rank <= j)
+            {
+                right = j;
+            }
+            else if (rank >= i)
+            {
+                left = i;
+            }
+            else
+            {
+                return values[rank];
+            }
+        }
+
+        return values[rank];
     }
 
     /// <summary>
