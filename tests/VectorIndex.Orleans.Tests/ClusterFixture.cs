@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
 using Orleans.Hosting;
+using Orleans.Runtime.Hosting;
 using Orleans.TestingHost;
 using VectorIndex.Orleans;
 
@@ -54,7 +55,9 @@ public sealed class TestClusterHandle : IAsyncDisposable
         public void Configure(ISiloBuilder siloBuilder)
         {
             string dataPath = siloBuilder.Configuration["VectorIndexDataPath"]!;
-            siloBuilder.AddMemoryGrainStorage(VectorIndexSiloOptions.StorageName);
+            string statePath = Path.Combine(dataPath, "_state");
+            Directory.CreateDirectory(statePath);
+            siloBuilder.Services.AddGrainStorage(VectorIndexSiloOptions.StorageName, (sp, _) => new FileGrainStorage(statePath, sp.GetRequiredService<global::Orleans.Serialization.Serializer>()));
             siloBuilder.AddVectorIndexShards(o => o.DataPath = dataPath);
             siloBuilder.ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Warning));
 

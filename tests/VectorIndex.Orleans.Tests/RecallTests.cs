@@ -3,7 +3,7 @@ namespace VectorIndex.Orleans.Tests;
 /// <summary>Test 1: a sharded query is at least as good as one index over the same data at the same ef.</summary>
 public class RecallTests
 {
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task Sharded_recall_is_at_least_one_index_recall_at_each_ef()
     {
         const int Count = 20_000, Dims = 32, K = 10;
