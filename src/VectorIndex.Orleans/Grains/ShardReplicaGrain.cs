@@ -75,6 +75,11 @@ internal sealed partial class ShardReplicaGrain(
         LogActivated(logger, key, manifest.State.Epoch, _store.AppliedLsn, _ready);
     }
 
+    private string PreviousFolder => _folder + ".previous";
+
+    // Opens the replica folder. When its newest snapshot (or manifest) is damaged, the folder is refused (moved aside)
+    // and the state is rebuilt from the copy of the previous generation plus the newer log: the previous snapshot and a
+    // longer log. Returns whether the state holds everything the replica acknowledged.
     private bool OpenFolder()
     {
         if (DurableDirectory.Exists(_folder))
@@ -87,17 +92,94 @@ internal sealed partial class ShardReplicaGrain(
             }
             catch (Exception ex) when (ex is InvalidDataException or IOException)
             {
-                // Refuse the damaged files: keep them aside for inspection and start empty; the replica is then copied
-                // from another one before it serves.
                 string aside = _folder + ".damaged-" + manifest.State.Epoch.ToString(CultureInfo.InvariantCulture);
                 LogDamaged(logger, ex, _folder, aside);
                 _store!.Reset();
+                bool recovered = TryRecoverFromPrevious();
                 Directory.Move(_folder, aside);
+                _directory = DurableDirectory.Create(_folder, []);
+                if (recovered)
+                {
+                    return _store.AppliedLsn >= manifest.State.SnapshotLsn;
+                }
+
+                _store.Reset(); // start empty: the sequencer copies another replica to this one before it serves
+                return false;
             }
         }
 
         _directory = DurableDirectory.Create(_folder, []);
         return manifest.State.SnapshotLsn == 0 && manifest.State.Generation == 0;
+    }
+
+    private bool TryRecoverFromPrevious()
+    {
+        if (!DurableDirectory.Exists(PreviousFolder))
+        {
+            return false;
+        }
+
+        try
+        {
+            long generation;
+            using (var previous = DurableDirectory.Open(PreviousFolder, _store!))
+            {
+                generation = previous.Generation;
+            }
+
+            // The log of the next generation continues where the previous one ended; replay it up to its first torn
+            // or damaged record. A damaged record followed by others means acknowledged writes may be lost: not intact.
+            string newer = DurableDirectory.LogPath(_folder, generation + 1);
+            if (File.Exists(newer))
+            {
+                try
+                {
+                    using var log = WriteAheadLog.Open(newer, generation + 1, _store!.Replay);
+                }
+                catch (InvalidDataException ex)
+                {
+                    LogRecoveryFailed(logger, ex, newer);
+                    return false;
+                }
+            }
+
+            LogRecovered(logger, _folder, generation, _store!.AppliedLsn);
+            return true;
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException)
+        {
+            LogRecoveryFailed(logger, ex, PreviousFolder);
+            _store!.Reset();
+            return false;
+        }
+    }
+
+    // Keeps a copy of the current generation (manifest, snapshot files, complete log) before a snapshot replaces it, so
+    // that a damaged newest snapshot can be rebuilt from this one and the newer log. Written beside and renamed.
+    private void KeepPreviousGeneration()
+    {
+        string temp = PreviousFolder + ".tmp";
+        if (Directory.Exists(temp))
+        {
+            Directory.Delete(temp, recursive: true);
+        }
+
+        Directory.CreateDirectory(temp);
+        foreach (string file in Directory.EnumerateFiles(_folder))
+        {
+            string name = Path.GetFileName(file);
+            if (!name.EndsWith(".tmp", StringComparison.Ordinal))
+            {
+                File.Copy(file, Path.Combine(temp, name));
+            }
+        }
+
+        if (Directory.Exists(PreviousFolder))
+        {
+            Directory.Delete(PreviousFolder, recursive: true);
+        }
+
+        Directory.Move(temp, PreviousFolder);
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -319,6 +401,7 @@ internal sealed partial class ShardReplicaGrain(
     // storage's ETag) and stops serving.
     private async Task SnapshotAsync()
     {
+        KeepPreviousGeneration();
         _directory!.Checkpoint(_store!);
         manifest.State.Generation = _directory.Generation;
         manifest.State.SnapshotLsn = _store!.AppliedLsn;
@@ -337,6 +420,12 @@ internal sealed partial class ShardReplicaGrain(
     [LoggerMessage(Level = LogLevel.Information, Message = "Replica {Key} activated: epoch {Epoch}, applied {Lsn}, ready {Ready}")]
     private static partial void LogActivated(ILogger logger, string key, long epoch, long lsn, bool ready);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Replica folder {Folder} is damaged; moved to {Aside}; the replica starts empty and is copied from another")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Replica folder {Folder} is damaged; it is refused and moved to {Aside}")]
     private static partial void LogDamaged(ILogger logger, Exception exception, string folder, string aside);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Replica {Folder} rebuilt from the previous generation {Generation} and the newer log, at sequence number {Lsn}")]
+    private static partial void LogRecovered(ILogger logger, string folder, long generation, long lsn);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Replica recovery from {Path} failed; the replica starts empty and waits for a copy from another replica")]
+    private static partial void LogRecoveryFailed(ILogger logger, Exception exception, string path);
 }
