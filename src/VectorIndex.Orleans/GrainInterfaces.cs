@@ -124,3 +124,16 @@ public interface IShardQueryGrain : IGrainWithIntegerKey
     /// <exception cref="InvalidOperationException">The collection does not exist.</exception>
     Task<ShardedSearchResult> SearchAsync(string collection, float[] vector, int k, ShardedSearchOptions options);
 }
+
+/// <summary>The list of sharded collection names (one grain, key 0), kept in grain state.</summary>
+public interface ICatalogGrain : IGrainWithIntegerKey
+{
+    /// <summary>Adds a name (nothing happens when it is listed already).</summary>
+    /// <param name="name">The collection name.</param>
+    /// <returns>A task.</returns>
+    Task AddAsync(string name);
+
+    /// <summary>The names, in ordinal order.</summary>
+    /// <returns>The names.</returns>
+    Task<string[]> ListAsync();
+}

@@ -23,6 +23,7 @@ internal sealed class CollectionGrain(
 
         state.State.Definition = definition;
         await state.WriteStateAsync();
+        await GrainFactory.GetGrain<ICatalogGrain>(0).AddAsync(this.GetPrimaryKeyString());
 
         // Activate every shard's replicas now, so that the first queries find them ready.
         string name = this.GetPrimaryKeyString();
@@ -32,4 +33,26 @@ internal sealed class CollectionGrain(
     }
 
     public Task<ShardedCollectionDefinition?> GetDefinitionAsync() => Task.FromResult(state.State.Definition);
+}
+
+[GenerateSerializer]
+internal sealed class CatalogState
+{
+    [Id(0)] public SortedSet<string> Names { get; set; } = new(StringComparer.Ordinal);
+}
+
+internal sealed class CatalogGrain(
+    [PersistentState("catalog", VectorIndexSiloOptions.StorageName)] IPersistentState<CatalogState> state)
+    : Grain, ICatalogGrain
+{
+    public async Task AddAsync(string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (state.State.Names.Add(name))
+        {
+            await state.WriteStateAsync();
+        }
+    }
+
+    public Task<string[]> ListAsync() => Task.FromResult(state.State.Names.ToArray());
 }
