@@ -1,11 +1,6 @@
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Orleans.Configuration;
-using Orleans.Hosting;
-using Orleans.Runtime.Hosting;
 using Orleans.TestingHost;
-using VectorIndex.Orleans;
+using VectorIndex.Orleans.SiloHost;
 
 namespace VectorIndex.Orleans.Tests;
 
@@ -24,22 +19,66 @@ public sealed class TestClusterHandle : IAsyncDisposable
 
     public IGrainFactory Grains => Cluster.Client;
 
-    public static async Task<TestClusterHandle> StartAsync(int silos)
+    /// <summary>Starts a cluster.</summary>
+    /// <param name="silos">The number of silos.</param>
+    /// <param name="outOfProcess">Each silo in its own process (so that a kill is a real process kill), each with its own replica folder.</param>
+    public static async Task<TestClusterHandle> StartAsync(int silos, bool outOfProcess = false)
     {
         string dataPath = Path.Combine(Path.GetTempPath(), "vi-orleans-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dataPath);
         var builder = new TestClusterBuilder((short)silos);
-        builder.ConfigureHostConfiguration(c => c.AddInMemoryCollection(new Dictionary<string, string?> { ["VectorIndexDataPath"] = dataPath }));
+        builder.ConfigureHostConfiguration(c => c.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["VectorIndexDataPath"] = dataPath,
+            ["VectorIndexPerProcessData"] = outOfProcess ? "true" : "false",
+        }));
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+        if (outOfProcess)
+        {
+            builder.CreateSiloAsync = StandaloneSiloHandle.CreateDelegate(SiloHostPath());
+        }
+
         var cluster = builder.Build();
         await cluster.DeployAsync();
         return new TestClusterHandle(cluster, dataPath);
     }
 
+    // The silo host is built beside this project (same configuration and framework); StandaloneSiloHandle needs the
+    // absolute path of its app host.
+    private static string SiloHostPath()
+    {
+        string baseDir = AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar);
+        string hostDir = baseDir.Replace("VectorIndex.Orleans.Tests", "VectorIndex.Orleans.SiloHost", StringComparison.Ordinal);
+        string path = Path.Combine(hostDir, OperatingSystem.IsWindows() ? "VectorIndex.Orleans.SiloHost.exe" : "VectorIndex.Orleans.SiloHost");
+        File.Exists(path).Should().BeTrue($"the silo host is built at {path}");
+        return Path.GetFullPath(path);
+    }
+
     public async ValueTask DisposeAsync()
     {
-        await Cluster.StopAllSilosAsync();
-        await Cluster.DisposeAsync();
+        // One by one, secondaries first: a silo a test killed fails its stop, and the others must still stop (an
+        // out-of-process silo left running would outlive the test run).
+        foreach (var silo in Cluster.Silos.Reverse().ToList())
+        {
+            try
+            {
+                await Cluster.StopSiloAsync(silo);
+            }
+            catch (Exception ex) when (ex is IOException or InvalidOperationException or OrleansException or TimeoutException or OperationCanceledException)
+            {
+                // already dead
+            }
+        }
+
+        try
+        {
+            await Cluster.DisposeAsync();
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or OrleansException or TimeoutException or OperationCanceledException)
+        {
+            // already stopped
+        }
+
         try
         {
             Directory.Delete(DataPath, recursive: true);
@@ -47,31 +86,6 @@ public sealed class TestClusterHandle : IAsyncDisposable
         catch (IOException)
         {
             // best effort
-        }
-    }
-
-    private sealed class SiloConfigurator : ISiloConfigurator
-    {
-        public void Configure(ISiloBuilder siloBuilder)
-        {
-            string dataPath = siloBuilder.Configuration["VectorIndexDataPath"]!;
-            string statePath = Path.Combine(dataPath, "_state");
-            Directory.CreateDirectory(statePath);
-            siloBuilder.Services.AddGrainStorage(VectorIndexSiloOptions.StorageName, (sp, _) => new FileGrainStorage(statePath, sp.GetRequiredService<global::Orleans.Serialization.Serializer>()));
-            siloBuilder.AddVectorIndexShards(o => o.DataPath = dataPath);
-            siloBuilder.ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Warning));
-
-            // Failure detection in seconds: probes every second, a silo is declared dead after two missed ones, and the
-            // grain directory's lease on a dead silo's range is short enough that its grains re-activate right after.
-            siloBuilder.Configure<ClusterMembershipOptions>(o =>
-            {
-                o.ProbeTimeout = TimeSpan.FromSeconds(1);
-                o.NumMissedProbesLimit = 2;
-                o.NumVotesForDeathDeclaration = 1;
-                o.TableRefreshTimeout = TimeSpan.FromSeconds(1);
-                o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(2);
-            });
-            siloBuilder.Configure<GrainDirectoryOptions>(o => o.RangeLeaseDuration = TimeSpan.FromSeconds(2));
         }
     }
 }

@@ -1,7 +1,7 @@
 using Orleans.Serialization;
 using Orleans.Storage;
 
-namespace VectorIndex.Orleans.Tests;
+namespace VectorIndex.Orleans.SiloHost;
 
 /// <summary>
 /// Grain state in files of a folder all silos share (so it outlives a killed silo, unlike the memory storage, whose
