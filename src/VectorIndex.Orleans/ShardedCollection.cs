@@ -21,8 +21,13 @@ public sealed class ShardedCollection
         Name = name;
     }
 
+    // An attempt shorter than this cannot get an answer through a coordinator.
+    private static readonly TimeSpan MinimumAttempt = TimeSpan.FromMilliseconds(20);
+
     /// <summary>The collection name.</summary>
     public string Name { get; }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     /// <summary>Creates the collection (its shards' replicas are activated), or opens it when it exists with the same definition.</summary>
     /// <param name="definition">The layout, fixed for the life of the collection.</param>
@@ -140,7 +145,8 @@ public sealed class ShardedCollection
     /// <summary>
     /// Searches every shard for the k nearest vectors. The answer reports its coverage: when a shard had no replica
     /// answering within the deadline, <see cref="ShardedSearchResult.IsComplete"/> is false and the hits are the best of
-    /// the shards that answered.
+    /// the shards that answered. Returns by the deadline (plus scheduling delays): a query coordinator that does not
+    /// answer is retried through another gateway; the first attempt gets half the deadline.
     /// </summary>
     /// <param name="vector">The query.</param>
     /// <param name="k">The number of hits, at least 1.</param>
@@ -157,28 +163,47 @@ public sealed class ShardedCollection
         var definition = await DefinitionAsync().ConfigureAwait(false);
         Validation.CheckVector(vector, definition, nameof(vector));
 
-        // The coordinator keeps the deadline; a coordinator that does not answer (its silo died under this client's
-        // gateway) is retried once, and when the deadline passes the answer is an empty one with no coverage.
+        // The coordinator keeps the deadline. A coordinator may be unreachable (its silo died under this client's
+        // gateway: the call fails at once, or hangs when it was in flight at the crash), so the first attempt gets half
+        // of the time, and the attempts after it the rest; an attempt that fails at once is retried at once. The most
+        // complete answer obtained by the deadline is returned; without any, an empty one with no coverage.
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var slack = TimeSpan.FromMilliseconds(250);
-        for (int attempt = 0; attempt < 2; attempt++)
+        var query = _grains.GetGrain<IShardQueryGrain>(0);
+        ShardedSearchResult? best = null;
+        for (int attempt = 0; ; attempt++)
         {
             var remaining = options.Deadline - clock.Elapsed;
-            if (remaining <= TimeSpan.Zero)
+            if (remaining <= MinimumAttempt)
             {
                 break;
             }
 
+            var budget = attempt == 0 ? remaining / 2 : remaining;
+            var coordinatorDeadline = budget - Min(budget / 5, TimeSpan.FromMilliseconds(250));
             try
             {
-                return await _grains.GetGrain<IShardQueryGrain>(0)
-                    .SearchAsync(Name, vector, k, options with { Deadline = remaining })
-                    .WaitAsync(remaining + slack).ConfigureAwait(false);
+                var result = await query.SearchAsync(Name, vector, k, options with { Deadline = coordinatorDeadline })
+                    .WaitAsync(budget).ConfigureAwait(false);
+                if (result.IsComplete)
+                {
+                    return result;
+                }
+
+                if (best is null || result.ShardsAnswered > best.ShardsAnswered)
+                {
+                    best = result;
+                }
             }
             catch (Exception ex) when (ex is not (ArgumentException or InvalidOperationException))
             {
                 // Timed out or the gateway failed: try again within the deadline.
+                await Task.Delay(10).ConfigureAwait(false);
             }
+        }
+
+        if (best is not null)
+        {
+            return best;
         }
 
         return new ShardedSearchResult

@@ -4,7 +4,7 @@ using VectorIndex.Orleans.SiloHost;
 
 namespace VectorIndex.Orleans.Tests;
 
-/// <summary>An in-process cluster whose silos share one temporary data folder, with failure detection tuned to seconds.</summary>
+/// <summary>A test cluster (in-process, or one process per silo) with a temporary data folder and failure detection tuned to seconds.</summary>
 public sealed class TestClusterHandle : IAsyncDisposable
 {
     private TestClusterHandle(TestCluster cluster, string dataPath)
@@ -21,8 +21,9 @@ public sealed class TestClusterHandle : IAsyncDisposable
 
     /// <summary>Starts a cluster.</summary>
     /// <param name="silos">The number of silos.</param>
-    /// <param name="outOfProcess">Each silo in its own process (so that a kill is a real process kill), each with its own replica folder.</param>
-    public static async Task<TestClusterHandle> StartAsync(int silos, bool outOfProcess = false)
+    /// <param name="outOfProcess">Each silo in its own process, so that a kill is a real process kill.</param>
+    /// <param name="folderPerSilo">Each silo keeps its replicas in its own folder (a disk per machine) instead of a shared one.</param>
+    public static async Task<TestClusterHandle> StartAsync(int silos, bool outOfProcess = false, bool folderPerSilo = false)
     {
         string dataPath = Path.Combine(Path.GetTempPath(), "vi-orleans-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dataPath);
@@ -30,7 +31,7 @@ public sealed class TestClusterHandle : IAsyncDisposable
         builder.ConfigureHostConfiguration(c => c.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["VectorIndexDataPath"] = dataPath,
-            ["VectorIndexPerProcessData"] = outOfProcess ? "true" : "false",
+            ["VectorIndexPerProcessData"] = folderPerSilo ? "true" : "false",
         }));
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
         if (outOfProcess)
@@ -41,6 +42,39 @@ public sealed class TestClusterHandle : IAsyncDisposable
         var cluster = builder.Build();
         await cluster.DeployAsync();
         return new TestClusterHandle(cluster, dataPath);
+    }
+
+    /// <summary>
+    /// Calls the cluster from the test client, again while the call fails or times out: the TestingHost client keeps a
+    /// dead silo in its static gateway list, so a call may go to a dead gateway.
+    /// </summary>
+    public static async Task<T> RetryAsync<T>(Func<Task<T>> call, TimeSpan? limit = null)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                return await call().WaitAsync(TimeSpan.FromSeconds(10));
+            }
+            catch (Exception ex) when (ex is OrleansException or TimeoutException && clock.Elapsed < (limit ?? TimeSpan.FromSeconds(60)))
+            {
+                await Task.Delay(200);
+            }
+        }
+    }
+
+    /// <summary>Kills an out-of-process silo's process (a crash, not a stop) and returns its process id.</summary>
+    public static async Task<int> KillProcessAsync(SiloHandle silo)
+    {
+        // The handle's process is not public in 10.4.2.
+        var process = (System.Diagnostics.Process)typeof(StandaloneSiloHandle)
+            .GetProperty("Process", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic)!
+            .GetValue((StandaloneSiloHandle)silo)!;
+        int pid = process.Id;
+        process.Kill(entireProcessTree: true);
+        await process.WaitForExitAsync();
+        return pid;
     }
 
     // The silo host is built beside this project (same configuration and framework); StandaloneSiloHandle needs the

@@ -4,7 +4,7 @@ using Xunit.Abstractions;
 
 namespace VectorIndex.Orleans.Tests;
 
-/// <summary>Tests 2 and 3: a silo killed while queries run.</summary>
+/// <summary>Tests 2 and 3: a silo process killed while queries run.</summary>
 public class FailoverTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(2);
@@ -55,7 +55,9 @@ public class FailoverTests(ITestOutputHelper output)
 
     private async Task<(Scenario, ShardedSearchResult[], List<(TimeSpan, int, ShardedSearchResult)>)> KillDuringQueriesAsync(int replication)
     {
-        await using var cluster = await TestClusterHandle.StartAsync(silos: 3);
+        // Silos in their own processes, killed for real (an in-process kill is a fast stop); one shared replica folder
+        // (a network disk), so that with one replica a shard re-activated elsewhere finds its files.
+        await using var cluster = await TestClusterHandle.StartAsync(silos: 3, outOfProcess: true);
         var scenario = await Scenario.CreateAsync(cluster, "kill-r" + replication, shards: 6, replication: replication);
         var before = await scenario.AnswersAsync();
         before.Should().OnlyContain(a => a.IsComplete);
@@ -67,7 +69,7 @@ public class FailoverTests(ITestOutputHelper output)
         {
             for (int r = 0; r < replication; r++)
             {
-                if ((await scenario.Collection.Replica(s, r).GetStatusAsync()).Silo == victim.SiloAddress.ToString())
+                if ((await TestClusterHandle.RetryAsync(() => scenario.Collection.Replica(s, r).GetStatusAsync())).Silo == victim.SiloAddress.ToString())
                 {
                     hosted.Add($"{s}/r{r}");
                 }
@@ -96,7 +98,7 @@ public class FailoverTests(ITestOutputHelper output)
 
         await Task.Delay(500);
         killedAt = clock.Elapsed;
-        await cluster.Cluster.KillSiloAsync(victim);
+        await TestClusterHandle.KillProcessAsync(victim);
         var after = await scenario.WaitForFullCoverageAsync(TimeSpan.FromSeconds(60));
         firstFull = clock.Elapsed - killedAt;
         await Task.Delay(500); // a few more queries with full coverage

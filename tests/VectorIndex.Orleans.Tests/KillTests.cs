@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Orleans.TestingHost;
 using VectorIndex.Orleans.SiloHost;
 using Xunit.Abstractions;
 
@@ -29,7 +28,7 @@ public class KillTests(ITestOutputHelper output)
     [Fact(Timeout = 300_000)]
     public async Task Acknowledged_writes_survive_a_killed_silo_process_and_its_lost_data_folder()
     {
-        await using var cluster = await TestClusterHandle.StartAsync(silos: 3, outOfProcess: true);
+        await using var cluster = await TestClusterHandle.StartAsync(silos: 3, outOfProcess: true, folderPerSilo: true);
         var collection = new ShardedCollection(cluster.Grains, "acks");
         await collection.CreateAsync(new ShardedCollectionDefinition { Dimensions = Dims, ShardCount = Shards, ReplicationFactor = 2, EfConstruction = 32 });
 
@@ -72,13 +71,8 @@ public class KillTests(ITestOutputHelper output)
         });
 
         await Task.Delay(2000);
-        var victim = (StandaloneSiloHandle)cluster.Cluster.SecondarySilos[0];
-        // The handle's process (not public in 10.4.2).
-        var process = (Process)typeof(StandaloneSiloHandle).GetProperty("Process", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic)!.GetValue(victim)!;
-        int pid = process.Id;
         var clock = Stopwatch.StartNew();
-        process.Kill(entireProcessTree: true);
-        await process.WaitForExitAsync();
+        int pid = await TestClusterHandle.KillProcessAsync(cluster.Cluster.SecondarySilos[0]);
         Directory.Delete(SiloConfigurator.PerProcessFolder(cluster.DataPath, pid), recursive: true); // the machine is lost
         output.WriteLine($"killed silo process {pid} and removed its data folder");
 
@@ -87,7 +81,7 @@ public class KillTests(ITestOutputHelper output)
         while (clock.Elapsed < TimeSpan.FromSeconds(120))
         {
             await Task.Delay(500);
-            var statuses = await Task.WhenAll(Enumerable.Range(0, Shards).Select(s => collection.Sequencer(s).SyncAsync().WaitAsync(TimeSpan.FromSeconds(10))));
+            var statuses = await Task.WhenAll(Enumerable.Range(0, Shards).Select(s => TestClusterHandle.RetryAsync(() => collection.Sequencer(s).SyncAsync())));
             if (statuses.All(r => r.All(x => x is { Ready: true })) && acks > acksAtKill + 20)
             {
                 break;
@@ -99,7 +93,7 @@ public class KillTests(ITestOutputHelper output)
         await writer;
 
         acks.Should().BeGreaterThan(acksAtKill, "writes are acknowledged again after recovery");
-        var final = await Task.WhenAll(Enumerable.Range(0, Shards).Select(s => collection.Sequencer(s).SyncAsync()));
+        var final = await Task.WhenAll(Enumerable.Range(0, Shards).Select(s => TestClusterHandle.RetryAsync(() => collection.Sequencer(s).SyncAsync())));
         final.SelectMany(r => r).Should().OnlyContain(x => x != null && x.Ready);
 
         // Every acknowledged key is on every replica with its last acknowledged vector (or a later attempted one).
@@ -111,7 +105,7 @@ public class KillTests(ITestOutputHelper output)
                 ulong? after = null;
                 while (true)
                 {
-                    var page = await collection.Replica(s, r).ReadPageAsync(after, 500);
+                    var page = await TestClusterHandle.RetryAsync(() => collection.Replica(s, r).ReadPageAsync(after, 500));
                     if (page.Length == 0)
                     {
                         break;
