@@ -145,6 +145,9 @@ public sealed record ShardQuery
 
     /// <summary>When set, no hit farther than this distance is returned.</summary>
     [Id(4)] public float? MaxDistance { get; init; }
+
+    /// <summary>When set, only records whose payload passes it are returned (evaluated inside each shard).</summary>
+    [Id(5)] public ShardFilter? Filter { get; init; }
 }
 
 /// <summary>The merged answer of a query over every shard, with its coverage.</summary>
@@ -188,6 +191,9 @@ public sealed record ShardedSearchOptions
 
     /// <summary>When set, no hit farther than this distance is returned.</summary>
     [Id(4)] public float? MaxDistance { get; init; }
+
+    /// <summary>When set, only records whose payload (a JSON object) passes it are returned; evaluated inside each shard by the index's filtered search.</summary>
+    [Id(5)] public ShardFilter? Filter { get; init; }
 }
 
 /// <summary>Thrown when fewer replicas than the write quorum flushed a write: the write is not acknowledged (it may still be applied on some replicas).</summary>

@@ -57,6 +57,23 @@ public class VectorStoreTests
             }
         }
 
+        // A filter evaluated inside each shard, with the in-process connector's C# semantics.
+        int threshold = 3, filtered = 0;
+        foreach (int q in new[] { 0, 100 })
+        {
+            await foreach (var hit in hotels.SearchAsync(new ReadOnlyMemory<float>(vectors[q]), top: 5, new VectorSearchOptions<Hotel>
+            {
+                Filter = h => (h.Rating >= threshold && h.Tags.Contains("t1")) || h.Name == "hotel 42" || !(h.Rating != 9),
+            }))
+            {
+                var h = hit.Record;
+                ((h.Rating >= threshold && h.Tags.Contains("t1")) || h.Name == "hotel 42" || h.Rating == 9).Should().BeTrue();
+                results.Add((h.Id, h.Name, h.Rating, string.Join(",", h.Tags), hit.Score ?? double.NaN));
+                filtered++;
+            }
+        }
+
+        filtered.Should().Be(10, "each filtered search finds its 5 records");
         return results;
     }
 
@@ -80,6 +97,22 @@ public class VectorStoreTests
         (await store.ListCollectionNamesAsync().ToListAsync()).Should().Equal("hotels");
         (await store.CollectionExistsAsync("hotels")).Should().BeTrue();
         (await store.CollectionExistsAsync("other")).Should().BeFalse();
+    }
+
+    [Fact]
+    public void Filters_translate_to_shard_filters_with_CSharp_semantics()
+    {
+        var filter = new ShardFilter
+        {
+            Operator = ShardFilterOperator.And,
+            Children = [ShardFilter.Compare("Rating", ShardFilterOperator.GreaterThanOrEqual, 3), ShardFilter.Compare("Tags", ShardFilterOperator.Contains, "a")],
+        }.Compile();
+        filter(System.Text.Json.Nodes.JsonNode.Parse("{\"Rating\":3,\"Tags\":[\"a\",\"b\"]}")!.AsObject()).Should().BeTrue();
+        filter(System.Text.Json.Nodes.JsonNode.Parse("{\"Rating\":2.5,\"Tags\":[\"a\"]}")!.AsObject()).Should().BeFalse();
+        filter(System.Text.Json.Nodes.JsonNode.Parse("{\"Rating\":null,\"Tags\":[\"a\"]}")!.AsObject()).Should().BeFalse();
+        filter(null).Should().BeFalse();
+        var bad = () => new ShardFilter { Operator = ShardFilterOperator.And }.Compile();
+        bad.Should().Throw<ArgumentException>();
     }
 
     [Fact]

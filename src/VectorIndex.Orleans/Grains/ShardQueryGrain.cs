@@ -28,7 +28,8 @@ internal sealed class ShardQueryGrain : Grain, IShardQueryGrain
         var definition = await GetDefinitionAsync(collection);
         Validation.CheckVector(vector, definition, nameof(vector));
 
-        var query = new ShardQuery { Vector = vector, K = k, Ef = options.Ef, AllowedKeys = options.AllowedKeys, MaxDistance = options.MaxDistance };
+        options.Filter?.Validate();
+        var query = new ShardQuery { Vector = vector, K = k, Ef = options.Ef, AllowedKeys = options.AllowedKeys, MaxDistance = options.MaxDistance, Filter = options.Filter };
         var shards = new Task<(ShardHit[]? Hits, int Failovers)>[definition.ShardCount];
         for (int s = 0; s < shards.Length; s++)
         {

@@ -272,11 +272,20 @@ internal sealed partial class ShardReplicaGrain(
     {
         ArgumentNullException.ThrowIfNull(query);
         ThrowIfNotServing();
+        Func<ulong, bool>? filter = null;
+        if (query.Filter is { } shardFilter)
+        {
+            var predicate = shardFilter.Compile();
+            var store = _store!;
+            filter = key => predicate(store.GetPayloadObject(key));
+        }
+
         var searchOptions = new SearchOptions
         {
             Ef = query.Ef,
             AllowedKeys = query.AllowedKeys is null ? null : new HashSet<ulong>(query.AllowedKeys),
             MaxDistance = query.MaxDistance,
+            Filter = filter,
         };
         var results = _store!.Index.Search(query.Vector, query.K, searchOptions);
         var hits = new ShardHit[results.Count];

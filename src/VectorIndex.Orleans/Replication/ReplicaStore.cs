@@ -115,7 +115,11 @@ internal sealed class ReplicaStore : IDurableState, IDisposable
         if (write.IsDelete)
         {
             _index.Remove(write.Key);
-            _payloads.Remove(write.Key);
+            lock (_payloads)
+            {
+                _payloads.Remove(write.Key);
+            }
+
             return;
         }
 
@@ -151,6 +155,30 @@ internal sealed class ReplicaStore : IDurableState, IDisposable
         }
 
         return new StoredRecord { Key = key, Vector = vector, Payload = payload };
+    }
+
+    /// <summary>A record's payload parsed as a JSON object, or null (no payload, or not an object).</summary>
+    public System.Text.Json.Nodes.JsonObject? GetPayloadObject(ulong key)
+    {
+        byte[]? payload;
+        lock (_payloads)
+        {
+            _payloads.TryGetValue(key, out payload);
+        }
+
+        if (payload is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return System.Text.Json.Nodes.JsonNode.Parse(payload) as System.Text.Json.Nodes.JsonObject;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null; // a payload that is not JSON has no fields
+        }
     }
 
     public void LoadSnapshot(SnapshotReader snapshot)

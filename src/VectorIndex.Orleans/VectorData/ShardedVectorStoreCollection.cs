@@ -11,7 +11,10 @@ namespace VectorIndex.Orleans.VectorData;
 /// <c>int</c>; one vector property (<c>ReadOnlyMemory&lt;float&gt;</c>, <c>float[]</c>, <c>Embedding&lt;float&gt;</c>);
 /// data properties stored as JSON with the vector. Searches go to every shard; by default a search some shard did not
 /// answer throws <see cref="VectorStoreException"/> (see <see cref="ShardedVectorStoreOptions.AllowPartialResults"/>).
-/// Not implemented yet: filters, embedding generation, deleting a collection.
+/// Search filters are evaluated inside each shard: comparisons of data properties with values, bool properties,
+/// <c>Contains</c> on a collection property, <c>&amp;&amp;</c>, <c>||</c>, <c>!</c> (others throw
+/// <see cref="NotSupportedException"/>). Not implemented yet: <c>GetAsync</c> with a filter, embedding generation,
+/// deleting a collection.
 /// </summary>
 /// <typeparam name="TKey">The key type.</typeparam>
 /// <typeparam name="TRecord">The record type.</typeparam>
@@ -101,7 +104,7 @@ public sealed class ShardedVectorStoreCollection<TKey, TRecord> : VectorStoreCol
     /// <returns>Never returns.</returns>
     /// <exception cref="NotSupportedException">Always.</exception>
     public override IAsyncEnumerable<TRecord> GetAsync(Expression<Func<TRecord, bool>> filter, int top, FilteredRecordRetrievalOptions<TRecord>? options = null, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException("Filters are not implemented for sharded VectorIndex collections.");
+        throw new NotSupportedException("GetAsync with a filter is not implemented for sharded VectorIndex collections; SearchAsync takes filters.");
 
     /// <inheritdoc/>
     public override Task UpsertAsync(TRecord record, CancellationToken cancellationToken = default)
@@ -148,10 +151,7 @@ public sealed class ShardedVectorStoreCollection<TKey, TRecord> : VectorStoreCol
         ArgumentNullException.ThrowIfNull(searchValue);
         ArgumentOutOfRangeException.ThrowIfLessThan(top, 1);
         options ??= new VectorSearchOptions<TRecord>();
-        if (options.Filter is not null)
-        {
-            throw new NotSupportedException("Filters are not implemented for sharded VectorIndex collections.");
-        }
+        var filter = options.Filter is null ? null : FilterTranslator.Translate(options.Filter, _mapper.Model);
 
         float[] vector = searchValue switch
         {
@@ -167,6 +167,7 @@ public sealed class ShardedVectorStoreCollection<TKey, TRecord> : VectorStoreCol
         {
             Ef = _options.HnswEfSearch is int ef ? Math.Max(ef, k) : null,
             Deadline = _options.SearchDeadline,
+            Filter = filter,
         })).ConfigureAwait(false);
 
         if (!result.IsComplete && !_options.AllowPartialResults)
