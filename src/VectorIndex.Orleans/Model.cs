@@ -125,6 +125,12 @@ public sealed record ReplicaStatus
 
     /// <summary>The snapshot generation of the replica's durable folder.</summary>
     [Id(5)] public long Generation { get; init; }
+
+    /// <summary>
+    /// Whether the replica knows it lost data (its folder was missing, damaged beyond recovery, or older than its
+    /// manifest): it neither serves nor takes writes, nor counts as a source, until a current replica is copied to it.
+    /// </summary>
+    [Id(6)] public bool NeedsCopy { get; init; }
 }
 
 /// <summary>The query one shard replica answers.</summary>

@@ -43,6 +43,7 @@ internal sealed partial class ShardReplicaGrain(
     private bool _ready;
     private bool _copying;
     private bool _fenced;
+    private bool _needsCopy;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -72,6 +73,7 @@ internal sealed partial class ShardReplicaGrain(
         // With one replica its own log holds every acknowledged write; with more, the sequencer confirms the replica
         // is current (or copies a current one to it) before it serves.
         _ready = definition.ReplicationFactor == 1 && intact;
+        _needsCopy = !intact;
         LogActivated(logger, key, manifest.State.Epoch, _store.AppliedLsn, _ready);
     }
 
@@ -197,6 +199,7 @@ internal sealed partial class ShardReplicaGrain(
         Count = _store.Count,
         Silo = RuntimeIdentity,
         Generation = _directory?.Generation ?? -1,
+        NeedsCopy = _needsCopy,
     };
 
     public Task<ReplicaStatus> GetStatusAsync() => Task.FromResult(Status());
@@ -223,9 +226,9 @@ internal sealed partial class ShardReplicaGrain(
         try
         {
             CheckSequencer(sequencerEpoch);
-            if (_copying)
+            if (_copying || _needsCopy)
             {
-                throw new ReplicaUnavailableException($"Replica '{this.GetPrimaryKeyString()}' is being copied.");
+                throw new ReplicaUnavailableException($"Replica '{this.GetPrimaryKeyString()}' is being copied or waits for a copy.");
             }
 
             if (writes.Length == 0 || writes[0].Lsn > _store!.AppliedLsn + 1)
@@ -362,6 +365,7 @@ internal sealed partial class ShardReplicaGrain(
             _store!.SetAppliedLsn(lsn);
             await SnapshotAsync(); // the copied state is durable before the replica serves or acknowledges
             _copying = false;
+            _needsCopy = false;
             _ready = true;
             return Status();
         }
@@ -377,7 +381,7 @@ internal sealed partial class ShardReplicaGrain(
         try
         {
             CheckSequencer(sequencerEpoch);
-            _ready = !_copying;
+            _ready = !_copying && !_needsCopy; // a replica that lost data is made current only by a copy
             return Status();
         }
         finally

@@ -117,7 +117,9 @@ internal sealed partial class ShardSequencerGrain(
             statuses[i] = await TryAsync(_replicas[i].GetStatusAsync());
         }
 
-        long max = statuses.Max(s => s?.AppliedLsn ?? -1);
+        // Only replicas that did not lose data say how far the shard got: an empty replica that lost its folder must
+        // not become the source of truth (sequence numbers would be handed out again).
+        long max = statuses.Max(s => s is { NeedsCopy: false } ? s.AppliedLsn : -1);
         if (max < 0)
         {
             _needsSync = true;
@@ -130,7 +132,7 @@ internal sealed partial class ShardSequencerGrain(
         int source = -1;
         for (int i = 0; i < statuses.Length; i++)
         {
-            if (statuses[i] is { } s && s.AppliedLsn == _lastLsn && (source < 0 || (s.Ready && !statuses[source]!.Ready)))
+            if (statuses[i] is { NeedsCopy: false } s && s.AppliedLsn == _lastLsn && (source < 0 || (s.Ready && !statuses[source]!.Ready)))
             {
                 source = i;
             }
@@ -145,7 +147,7 @@ internal sealed partial class ShardSequencerGrain(
                 continue;
             }
 
-            if (s.AppliedLsn == _lastLsn)
+            if (s.AppliedLsn == _lastLsn && !s.NeedsCopy)
             {
                 if (!s.Ready)
                 {
