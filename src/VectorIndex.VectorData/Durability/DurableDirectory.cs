@@ -185,6 +185,22 @@ public sealed class DurableDirectory : IDisposable
     /// <summary>Closes the log.</summary>
     public void Dispose() => _log.Dispose();
 
+    /// <summary>
+    /// The path of the write-ahead log of <paramref name="generation"/> in <paramref name="folder"/> (whether or not it
+    /// exists), for reading a log with <see cref="WriteAheadLog.Open"/> outside <see cref="Open"/>: for example the newer
+    /// log of a folder whose newest snapshot is damaged, replayed over a copy of the previous generation.
+    /// </summary>
+    /// <param name="folder">The folder.</param>
+    /// <param name="generation">The generation (0 or more).</param>
+    /// <returns>The path.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="generation"/> is negative.</exception>
+    public static string LogPath(string folder, long generation)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        ArgumentOutOfRangeException.ThrowIfNegative(generation);
+        return FilePath(folder, generation, "wal");
+    }
+
     internal static string FilePath(string folder, long generation, string name) =>
         Path.Combine(folder, generation.ToString("D20", System.Globalization.CultureInfo.InvariantCulture) + "." + name);
 

@@ -1,0 +1,139 @@
+using Orleans.Concurrency;
+
+namespace VectorIndex.Orleans;
+
+/// <summary>A sharded collection's catalog entry (grain key: the collection name): its definition, kept in grain state.</summary>
+public interface ICollectionGrain : IGrainWithStringKey
+{
+    /// <summary>Creates the collection, or returns the existing definition when it already exists with the same one.</summary>
+    /// <param name="definition">The layout.</param>
+    /// <returns>The definition in effect.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">A value of the definition is out of range.</exception>
+    /// <exception cref="InvalidOperationException">The collection exists with a different definition.</exception>
+    Task<ShardedCollectionDefinition> CreateAsync(ShardedCollectionDefinition definition);
+
+    /// <summary>The definition, or null when the collection does not exist.</summary>
+    /// <returns>The definition.</returns>
+    /// <remarks>Interleaves with <see cref="CreateAsync"/>, which activates the shards, whose activation reads the definition.</remarks>
+    [AlwaysInterleave]
+    Task<ShardedCollectionDefinition?> GetDefinitionAsync();
+}
+
+/// <summary>
+/// The sequencer of one shard (grain key <c>{collection}/{shard}</c>): it gives every write the next log sequence number,
+/// sends it to the shard's replicas and acknowledges it once the write quorum flushed it to their logs. It also brings
+/// replicas that are behind up to date (a copy of a current replica's records) before they serve.
+/// </summary>
+public interface IShardSequencerGrain : IGrainWithStringKey
+{
+    /// <summary>Sequences and replicates writes; completes once the write quorum has them in its logs, on disk.</summary>
+    /// <param name="writes">The writes, applied in this order; all for this shard.</param>
+    /// <returns>The log sequence number of the last write.</returns>
+    /// <exception cref="ArgumentException">A vector has the wrong length, a NaN or infinity, or is all zeros under cosine; nothing is written.</exception>
+    /// <exception cref="WriteQuorumException">Fewer replicas than the write quorum flushed the writes; they are not acknowledged.</exception>
+    Task<long> WriteAsync(ShardWrite[] writes);
+
+    /// <summary>Asks every replica for its state, catches up the ones that are behind and marks the current ones ready.</summary>
+    /// <returns>The replicas' states (null for a replica that did not answer).</returns>
+    Task<ReplicaStatus?[]> SyncAsync();
+}
+
+/// <summary>
+/// One replica of one shard (grain key <c>{collection}/{shard}/r{replica}</c>): an HNSW index with its write-ahead log
+/// and snapshots in the silo's data folder, and a small manifest (epoch, snapshot generation, sequence number) in grain state.
+/// </summary>
+public interface IShardReplicaGrain : IGrainWithStringKey
+{
+    /// <summary>The replica's state.</summary>
+    /// <returns>The state.</returns>
+    Task<ReplicaStatus> GetStatusAsync();
+
+    /// <summary>
+    /// Logs and applies sequenced writes and completes once they are on disk. Writes at or below the applied number are
+    /// skipped; when the first write leaves a gap, nothing is applied (the returned number shows how far behind it is).
+    /// </summary>
+    /// <param name="sequencerEpoch">The calling sequencer's epoch; a lower one than the replica has seen is refused.</param>
+    /// <param name="writes">Writes in sequence order.</param>
+    /// <returns>The state after the writes.</returns>
+    /// <exception cref="ReplicaUnavailableException">The sequencer is stale, the replica is being copied, or it was fenced out.</exception>
+    Task<ReplicaStatus> ApplyAsync(long sequencerEpoch, SequencedWrite[] writes);
+
+    /// <summary>Searches the replica's index.</summary>
+    /// <param name="query">The query.</param>
+    /// <returns>The hits, nearest first, with exact distances.</returns>
+    /// <exception cref="ReplicaUnavailableException">The replica is not caught up yet.</exception>
+    Task<ShardHit[]> SearchAsync(ShardQuery query);
+
+    /// <summary>Reads a record.</summary>
+    /// <param name="key">The key.</param>
+    /// <returns>The record, or null when there is none.</returns>
+    /// <exception cref="ReplicaUnavailableException">The replica is not caught up yet.</exception>
+    Task<StoredRecord?> GetAsync(ulong key);
+
+    /// <summary>Reads records in key order, for copying to another replica or listing.</summary>
+    /// <param name="afterKey">Start after this key, or null for the first page.</param>
+    /// <param name="max">The page size.</param>
+    /// <returns>Up to <paramref name="max"/> records.</returns>
+    Task<StoredRecord[]> ReadPageAsync(ulong? afterKey, int max);
+
+    /// <summary>Starts a copy from another replica: drops the local state (the replica stops serving until <see cref="EndCopyAsync"/>).</summary>
+    /// <param name="sequencerEpoch">The calling sequencer's epoch.</param>
+    /// <returns>A task.</returns>
+    Task BeginCopyAsync(long sequencerEpoch);
+
+    /// <summary>Adds copied records.</summary>
+    /// <param name="sequencerEpoch">The calling sequencer's epoch.</param>
+    /// <param name="records">Records from <see cref="ReadPageAsync"/> of the source.</param>
+    /// <returns>A task.</returns>
+    Task ApplyCopyAsync(long sequencerEpoch, StoredRecord[] records);
+
+    /// <summary>Ends a copy: the state is at <paramref name="lsn"/>; a snapshot makes it durable and the replica serves again.</summary>
+    /// <param name="sequencerEpoch">The calling sequencer's epoch.</param>
+    /// <param name="lsn">The source's sequence number during the copy.</param>
+    /// <returns>The state after the copy.</returns>
+    Task<ReplicaStatus> EndCopyAsync(long sequencerEpoch, long lsn);
+
+    /// <summary>Marks the replica caught up (the sequencer found it at the shard's last sequence number).</summary>
+    /// <param name="sequencerEpoch">The calling sequencer's epoch.</param>
+    /// <returns>The state.</returns>
+    Task<ReplicaStatus> MarkReadyAsync(long sequencerEpoch);
+
+    /// <summary>Folds the log into a new snapshot now.</summary>
+    /// <returns>The state after the snapshot.</returns>
+    Task<ReplicaStatus> CheckpointAsync();
+
+    /// <summary>Deactivates the replica when it is idle (its next call activates it again, possibly on another silo).</summary>
+    /// <returns>A task.</returns>
+    Task DeactivateAsync();
+}
+
+/// <summary>
+/// The query coordinator: a reentrant stateless worker on every silo that fans a query out to one replica of every
+/// shard, fails over to another replica inside the deadline, merges by exact distance and reports the coverage.
+/// </summary>
+public interface IShardQueryGrain : IGrainWithIntegerKey
+{
+    /// <summary>Searches every shard of a collection.</summary>
+    /// <param name="collection">The collection name.</param>
+    /// <param name="vector">The query vector.</param>
+    /// <param name="k">The number of hits, at least 1.</param>
+    /// <param name="options">Per-shard ef, deadline, replica timeout, filters.</param>
+    /// <returns>The merged hits and the coverage.</returns>
+    /// <exception cref="ArgumentException">The vector has the wrong length or a NaN or infinity.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">k is less than 1.</exception>
+    /// <exception cref="InvalidOperationException">The collection does not exist.</exception>
+    Task<ShardedSearchResult> SearchAsync(string collection, float[] vector, int k, ShardedSearchOptions options);
+}
+
+/// <summary>The list of sharded collection names (one grain, key 0), kept in grain state.</summary>
+public interface ICatalogGrain : IGrainWithIntegerKey
+{
+    /// <summary>Adds a name (nothing happens when it is listed already).</summary>
+    /// <param name="name">The collection name.</param>
+    /// <returns>A task.</returns>
+    Task AddAsync(string name);
+
+    /// <summary>The names, in ordinal order.</summary>
+    /// <returns>The names.</returns>
+    Task<string[]> ListAsync();
+}

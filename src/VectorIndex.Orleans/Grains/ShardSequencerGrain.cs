@@ -1,0 +1,221 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace VectorIndex.Orleans.Grains;
+
+[GenerateSerializer]
+internal sealed class SequencerState
+{
+    /// <summary>One more on every activation; replicas refuse writes from a lower one.</summary>
+    [Id(0)] public long Epoch { get; set; }
+}
+
+/// <summary>
+/// Orders a shard's writes. Not reentrant: one batch (or one catch-up) at a time, so sequence numbers are handed out
+/// without gaps and a copy to a lagging replica sees no write in between.
+/// </summary>
+internal sealed partial class ShardSequencerGrain(
+    [PersistentState("sequencer", VectorIndexSiloOptions.StorageName)] IPersistentState<SequencerState> state,
+    IOptions<VectorIndexSiloOptions> options,
+    ILogger<ShardSequencerGrain> logger)
+    : Grain, IShardSequencerGrain
+{
+    private readonly VectorIndexSiloOptions _options = options.Value;
+    private ShardedCollectionDefinition _definition = null!;
+    private IShardReplicaGrain[] _replicas = [];
+    private long _lastLsn = -1; // unknown until the replicas were asked
+    private bool _needsSync = true;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        string key = this.GetPrimaryKeyString();
+        int slash = key.LastIndexOf('/');
+        string collection = key[..slash];
+        int shard = int.Parse(key.AsSpan(slash + 1), System.Globalization.CultureInfo.InvariantCulture);
+        _definition = await GrainFactory.GetGrain<ICollectionGrain>(collection).GetDefinitionAsync()
+            ?? throw new InvalidOperationException($"The collection '{collection}' does not exist.");
+        _replicas = [.. Enumerable.Range(0, _definition.ReplicationFactor)
+            .Select(r => GrainFactory.GetGrain<IShardReplicaGrain>(ShardRouting.ReplicaKey(collection, shard, r)))];
+        state.State.Epoch++;
+        await state.WriteStateAsync(cancellationToken);
+    }
+
+    public async Task<long> WriteAsync(ShardWrite[] writes)
+    {
+        ArgumentNullException.ThrowIfNull(writes);
+        for (int i = 0; i < writes.Length; i++)
+        {
+            ArgumentNullException.ThrowIfNull(writes[i], nameof(writes));
+            if (writes[i].Vector is { } vector)
+            {
+                Validation.CheckVector(vector, _definition, nameof(writes));
+            }
+        }
+
+        if (_needsSync || _lastLsn < 0)
+        {
+            await SyncAsync();
+        }
+
+        if (_lastLsn < 0)
+        {
+            throw new WriteQuorumException($"Shard '{this.GetPrimaryKeyString()}': no replica answered, the write was not sent.");
+        }
+
+        if (writes.Length == 0)
+        {
+            return _lastLsn;
+        }
+
+        var batch = new SequencedWrite[writes.Length];
+        for (int i = 0; i < writes.Length; i++)
+        {
+            batch[i] = new SequencedWrite { Lsn = _lastLsn + 1 + i, Write = writes[i] };
+        }
+
+        long last = batch[^1].Lsn;
+        _lastLsn = last; // the numbers are used even when the write fails: a replica may have logged them
+        var calls = _replicas.Select(r => r.ApplyAsync(state.State.Epoch, batch).WaitAsync(_options.ReplicaCallTimeout)).ToArray();
+        int acks = 0;
+        Exception? failure = null;
+        foreach (var call in calls)
+        {
+            try
+            {
+                var status = await call;
+                if (status.AppliedLsn >= last)
+                {
+                    acks++;
+                }
+                else
+                {
+                    _needsSync = true; // behind: it is copied before the next write
+                }
+            }
+            catch (Exception ex)
+            {
+                failure ??= ex;
+                _needsSync = true;
+            }
+        }
+
+        if (acks < _definition.EffectiveWriteQuorum)
+        {
+            throw new WriteQuorumException(
+                $"Shard '{this.GetPrimaryKeyString()}': {acks} of {_replicas.Length} replicas flushed the write, {_definition.EffectiveWriteQuorum} needed; it is not acknowledged.",
+                failure ?? new ReplicaUnavailableException("A replica is behind."));
+        }
+
+        return last;
+    }
+
+    public async Task<ReplicaStatus?[]> SyncAsync()
+    {
+        var statuses = new ReplicaStatus?[_replicas.Length];
+        for (int i = 0; i < _replicas.Length; i++)
+        {
+            statuses[i] = await TryAsync(_replicas[i].GetStatusAsync());
+        }
+
+        // Only replicas that did not lose data say how far the shard got: an empty replica that lost its folder must
+        // not become the source of truth (sequence numbers would be handed out again).
+        long max = statuses.Max(s => s is { NeedsCopy: false } ? s.AppliedLsn : -1);
+        if (max < 0)
+        {
+            _needsSync = true;
+            return statuses;
+        }
+
+        _lastLsn = Math.Max(_lastLsn, max);
+
+        // A source for copies: a replica at the last sequence number, preferably one already serving.
+        int source = -1;
+        for (int i = 0; i < statuses.Length; i++)
+        {
+            if (statuses[i] is { NeedsCopy: false } s && s.AppliedLsn == _lastLsn && (source < 0 || (s.Ready && !statuses[source]!.Ready)))
+            {
+                source = i;
+            }
+        }
+
+        bool allCurrent = true;
+        for (int i = 0; i < _replicas.Length; i++)
+        {
+            if (statuses[i] is not { } s)
+            {
+                allCurrent = false;
+                continue;
+            }
+
+            if (s.AppliedLsn == _lastLsn && !s.NeedsCopy)
+            {
+                if (!s.Ready)
+                {
+                    statuses[i] = await TryAsync(_replicas[i].MarkReadyAsync(state.State.Epoch));
+                }
+            }
+            else if (source >= 0)
+            {
+                statuses[i] = await CopyAsync(source, i);
+            }
+
+            allCurrent &= statuses[i] is { Ready: true } current && current.AppliedLsn == _lastLsn;
+        }
+
+        _needsSync = !allCurrent;
+        return statuses;
+    }
+
+    // Copies every record of a current replica to a lagging one. No write runs meanwhile (this grain is not reentrant),
+    // so the source stays at the last sequence number throughout.
+    private async Task<ReplicaStatus?> CopyAsync(int source, int target)
+    {
+        long epoch = state.State.Epoch;
+        try
+        {
+            LogCopy(logger, this.GetPrimaryKeyString(), source, target, _lastLsn);
+            await _replicas[target].BeginCopyAsync(epoch).WaitAsync(_options.ReplicaCallTimeout);
+            ulong? after = null;
+            while (true)
+            {
+                var page = await _replicas[source].ReadPageAsync(after, _options.CopyPageSize).WaitAsync(_options.ReplicaCallTimeout);
+                if (page.Length == 0)
+                {
+                    break;
+                }
+
+                await _replicas[target].ApplyCopyAsync(epoch, page).WaitAsync(_options.ReplicaCallTimeout);
+                after = page[^1].Key;
+            }
+
+            return await _replicas[target].EndCopyAsync(epoch, _lastLsn).WaitAsync(_options.ReplicaCallTimeout);
+        }
+        catch (Exception ex)
+        {
+            LogCopyFailed(logger, ex, this.GetPrimaryKeyString(), target);
+            return null;
+        }
+    }
+
+    private async Task<ReplicaStatus?> TryAsync(Task<ReplicaStatus> call)
+    {
+        try
+        {
+            return await call.WaitAsync(_options.ReplicaCallTimeout);
+        }
+        catch (Exception ex)
+        {
+            LogReplicaFailed(logger, ex, this.GetPrimaryKeyString());
+            return null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Shard {Shard}: copying replica {Source} to replica {Target} at sequence number {Lsn}")]
+    private static partial void LogCopy(ILogger logger, string shard, int source, int target, long lsn);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard}: the copy to replica {Target} failed")]
+    private static partial void LogCopyFailed(ILogger logger, Exception exception, string shard, int target);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard}: a replica did not answer")]
+    private static partial void LogReplicaFailed(ILogger logger, Exception exception, string shard);
+}

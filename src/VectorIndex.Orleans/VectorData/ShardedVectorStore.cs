@@ -1,0 +1,78 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.VectorData;
+
+namespace VectorIndex.Orleans.VectorData;
+
+/// <summary>
+/// A Microsoft.Extensions.VectorData store whose collections are sharded over an Orleans cluster, so code written
+/// against <see cref="VectorStore"/> (for example over the in-process <c>VectorIndexVectorStore</c>) runs unchanged.
+/// </summary>
+public sealed class ShardedVectorStore : VectorStore
+{
+    /// <summary>The system name reported in metadata and exceptions.</summary>
+    public const string SystemName = "VectorIndex.Orleans";
+
+    private readonly IGrainFactory _grains;
+    private readonly ShardedVectorStoreOptions _options;
+    private readonly VectorStoreMetadata _metadata = new() { VectorStoreSystemName = SystemName };
+
+    /// <summary>Creates the store over a cluster.</summary>
+    /// <param name="grains">The cluster client (or a silo's grain factory).</param>
+    /// <param name="options">Layout of new collections and query defaults; null for the defaults.</param>
+    public ShardedVectorStore(IGrainFactory grains, ShardedVectorStoreOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(grains);
+        _grains = grains;
+        _options = options ?? new ShardedVectorStoreOptions();
+    }
+
+    /// <inheritdoc/>
+    [RequiresDynamicCode("Typed records are mapped by reflection over TRecord.")]
+    [RequiresUnreferencedCode("Typed records are mapped by reflection over TRecord.")]
+    public override ShardedVectorStoreCollection<TKey, TRecord> GetCollection<TKey, TRecord>(string name, VectorStoreCollectionDefinition? definition = null) =>
+        new(_grains, name, _options, definition);
+
+    /// <summary>Not supported: sharded collections hold typed records.</summary>
+    /// <param name="name">The name.</param>
+    /// <param name="definition">The definition.</param>
+    /// <returns>Never returns.</returns>
+    /// <exception cref="NotSupportedException">Always.</exception>
+    public override VectorStoreCollection<object, Dictionary<string, object?>> GetDynamicCollection(string name, VectorStoreCollectionDefinition definition) =>
+        throw new NotSupportedException("Sharded VectorIndex collections support typed records only; dynamic collections are not implemented.");
+
+    /// <inheritdoc/>
+    public override async IAsyncEnumerable<string> ListCollectionNamesAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        foreach (string name in await _grains.GetGrain<ICatalogGrain>(0).ListAsync().ConfigureAwait(false))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return name;
+        }
+    }
+
+    /// <inheritdoc/>
+    public override async Task<bool> CollectionExistsAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        return await new ShardedCollection(_grains, name).ExistsAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Not supported yet: a sharded collection cannot be deleted.</summary>
+    /// <param name="name">The name.</param>
+    /// <param name="cancellationToken">Unused.</param>
+    /// <returns>Never returns.</returns>
+    /// <exception cref="NotSupportedException">Always.</exception>
+    public override Task EnsureCollectionDeletedAsync(string name, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("Deleting a sharded VectorIndex collection is not implemented.");
+
+    /// <inheritdoc/>
+    public override object? GetService(Type serviceType, object? serviceKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(serviceType);
+        return serviceKey is not null ? null
+            : serviceType == typeof(VectorStoreMetadata) ? _metadata
+            : serviceType.IsInstanceOfType(this) ? this
+            : null;
+    }
+}

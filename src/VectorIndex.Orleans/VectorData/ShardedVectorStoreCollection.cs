@@ -1,0 +1,235 @@
+using System.Linq.Expressions;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.VectorData;
+using Microsoft.Extensions.VectorData.ProviderServices;
+
+namespace VectorIndex.Orleans.VectorData;
+
+/// <summary>
+/// A Microsoft.Extensions.VectorData collection sharded over an Orleans cluster: keys <c>ulong</c>, <c>long</c> or
+/// <c>int</c>; one vector property (<c>ReadOnlyMemory&lt;float&gt;</c>, <c>float[]</c>, <c>Embedding&lt;float&gt;</c>);
+/// data properties stored as JSON with the vector. Searches go to every shard; by default a search some shard did not
+/// answer throws <see cref="VectorStoreException"/> (see <see cref="ShardedVectorStoreOptions.AllowPartialResults"/>).
+/// Search filters are evaluated inside each shard: comparisons of data properties with values, bool properties,
+/// <c>Contains</c> on a collection property, <c>&amp;&amp;</c>, <c>||</c>, <c>!</c> (others throw
+/// <see cref="NotSupportedException"/>). Not implemented yet: <c>GetAsync</c> with a filter, embedding generation,
+/// deleting a collection.
+/// </summary>
+/// <typeparam name="TKey">The key type.</typeparam>
+/// <typeparam name="TRecord">The record type.</typeparam>
+public sealed class ShardedVectorStoreCollection<TKey, TRecord> : VectorStoreCollection<TKey, TRecord>
+    where TKey : notnull
+    where TRecord : class
+{
+    private readonly ShardedCollection _collection;
+    private readonly ShardedVectorStoreOptions _options;
+    private readonly ShardedRecordMapper<TRecord> _mapper;
+    private readonly VectorStoreCollectionMetadata _metadata;
+
+    /// <summary>Creates a handle on a sharded collection (nothing is called until the first operation).</summary>
+    /// <param name="grains">The cluster client.</param>
+    /// <param name="name">The collection name.</param>
+    /// <param name="options">Layout and query defaults; null for the defaults.</param>
+    /// <param name="definition">The record definition, or null to read the record type's attributes.</param>
+    /// <exception cref="NotSupportedException">The key type, vector type or distance function is not supported.</exception>
+    public ShardedVectorStoreCollection(IGrainFactory grains, string name, ShardedVectorStoreOptions? options = null, VectorStoreCollectionDefinition? definition = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        _collection = new ShardedCollection(grains, name);
+        _options = options ?? new ShardedVectorStoreOptions();
+        var model = new ShardedModelBuilder().Build(typeof(TRecord), typeof(TKey), definition, defaultEmbeddingGenerator: null);
+        _mapper = new ShardedRecordMapper<TRecord>(model);
+        _ = _mapper.Metric; // unsupported distance functions fail here, not at the first write
+        Name = name;
+        _metadata = new VectorStoreCollectionMetadata { VectorStoreSystemName = ShardedVectorStore.SystemName, CollectionName = name };
+    }
+
+    /// <inheritdoc/>
+    public override string Name { get; }
+
+    /// <summary>The underlying sharded collection (coverage-reporting searches, replica inspection).</summary>
+    public ShardedCollection Collection => _collection;
+
+    /// <inheritdoc/>
+    public override Task<bool> CollectionExistsAsync(CancellationToken cancellationToken = default) => _collection.ExistsAsync();
+
+    /// <inheritdoc/>
+    public override Task EnsureCollectionExistsAsync(CancellationToken cancellationToken = default) =>
+        _collection.CreateAsync(new ShardedCollectionDefinition
+        {
+            Dimensions = _mapper.Vector.Dimensions,
+            Metric = _mapper.Metric,
+            ShardCount = _options.ShardCount,
+            ReplicationFactor = _options.ReplicationFactor,
+            WriteQuorum = _options.WriteQuorum,
+            M = _options.HnswM,
+            EfConstruction = _options.HnswEfConstruction,
+        });
+
+    /// <summary>Not supported yet: a sharded collection cannot be deleted.</summary>
+    /// <param name="cancellationToken">Unused.</param>
+    /// <returns>Never returns.</returns>
+    /// <exception cref="NotSupportedException">Always.</exception>
+    public override Task EnsureCollectionDeletedAsync(CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("Deleting a sharded VectorIndex collection is not implemented.");
+
+    /// <inheritdoc/>
+    public override async Task<TRecord?> GetAsync(TKey key, RecordRetrievalOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var stored = await Wrap("Get", () => _collection.GetAsync(ShardedRecordMapper<TRecord>.ToKey(key))).ConfigureAwait(false);
+        return stored is null ? null : _mapper.ToRecord(stored, options?.IncludeVectors ?? false);
+    }
+
+    /// <inheritdoc/>
+    public override async IAsyncEnumerable<TRecord> GetAsync(IEnumerable<TKey> keys, RecordRetrievalOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        foreach (var key in keys)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (await GetAsync(key, options, cancellationToken).ConfigureAwait(false) is { } record)
+            {
+                yield return record;
+            }
+        }
+    }
+
+    /// <summary>Not supported yet: filters are not implemented for sharded collections.</summary>
+    /// <param name="filter">The filter.</param>
+    /// <param name="top">The count.</param>
+    /// <param name="options">The options.</param>
+    /// <param name="cancellationToken">Unused.</param>
+    /// <returns>Never returns.</returns>
+    /// <exception cref="NotSupportedException">Always.</exception>
+    public override IAsyncEnumerable<TRecord> GetAsync(Expression<Func<TRecord, bool>> filter, int top, FilteredRecordRetrievalOptions<TRecord>? options = null, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("GetAsync with a filter is not implemented for sharded VectorIndex collections; SearchAsync takes filters.");
+
+    /// <inheritdoc/>
+    public override Task UpsertAsync(TRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return UpsertAsync([record], cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public override Task UpsertAsync(IEnumerable<TRecord> records, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        var writes = records.Select(_mapper.ToWrite).ToList(); // every record is mapped (and checked) before anything is sent
+        return Wrap("Upsert", async () =>
+        {
+            await _collection.WriteAsync(writes).ConfigureAwait(false);
+            return true;
+        });
+    }
+
+    /// <inheritdoc/>
+    public override Task DeleteAsync(TKey key, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return DeleteAsync([key], cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public override Task DeleteAsync(IEnumerable<TKey> keys, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var writes = keys.Select(k => new ShardWrite { Key = ShardedRecordMapper<TRecord>.ToKey(k) }).ToList();
+        return Wrap("Delete", async () =>
+        {
+            await _collection.WriteAsync(writes).ConfigureAwait(false);
+            return true;
+        });
+    }
+
+    /// <inheritdoc/>
+    public override async IAsyncEnumerable<VectorSearchResult<TRecord>> SearchAsync<TInput>(
+        TInput searchValue, int top, VectorSearchOptions<TRecord>? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(searchValue);
+        ArgumentOutOfRangeException.ThrowIfLessThan(top, 1);
+        options ??= new VectorSearchOptions<TRecord>();
+        var filter = options.Filter is null ? null : FilterTranslator.Translate(options.Filter, _mapper.Model);
+
+        float[] vector = searchValue switch
+        {
+            ReadOnlyMemory<float> memory => memory.ToArray(),
+            float[] array => array,
+            Embedding<float> embedding => embedding.Vector.ToArray(),
+            _ => throw new NotSupportedException($"Search input of type '{typeof(TInput).Name}' is not supported; use {ShardedModelBuilder.SupportedVectorTypes} (embedding generation is not implemented for sharded collections)."),
+        };
+
+        ArgumentOutOfRangeException.ThrowIfNegative(options.Skip, nameof(options));
+        int k = top + options.Skip;
+        var result = await Wrap("Search", () => _collection.SearchAsync(vector, k, new ShardedSearchOptions
+        {
+            Ef = _options.HnswEfSearch is int ef ? Math.Max(ef, k) : null,
+            Deadline = _options.SearchDeadline,
+            Filter = filter,
+        })).ConfigureAwait(false);
+
+        if (!result.IsComplete && !_options.AllowPartialResults)
+        {
+            throw new VectorStoreException(
+                $"Shards {string.Join(", ", result.MissingShards)} of '{Name}' did not answer within {_options.SearchDeadline.TotalSeconds} s: {result.ShardsAnswered} of {result.ShardCount} shards answered.")
+            {
+                VectorStoreSystemName = ShardedVectorStore.SystemName,
+                CollectionName = Name,
+                OperationName = "Search",
+            };
+        }
+
+        foreach (var hit in result.Hits.Skip(options.Skip))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var stored = await Wrap("Search", () => _collection.GetAsync(hit.Key)).ConfigureAwait(false);
+            if (stored is null)
+            {
+                continue; // deleted since the search
+            }
+
+            double score = _mapper.ToScore(hit.Distance);
+            if (options.ScoreThreshold is double threshold && !WithinThreshold(score, threshold))
+            {
+                continue;
+            }
+
+            yield return new VectorSearchResult<TRecord>(_mapper.ToRecord(stored, options.IncludeVectors), score);
+        }
+    }
+
+    private bool WithinThreshold(double score, double threshold) =>
+        _mapper.Vector.DistanceFunction is null or DistanceFunction.CosineSimilarity or DistanceFunction.DotProductSimilarity
+            ? score >= threshold
+            : score <= threshold;
+
+    /// <inheritdoc/>
+    public override object? GetService(Type serviceType, object? serviceKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(serviceType);
+        return serviceKey is not null ? null
+            : serviceType == typeof(VectorStoreCollectionMetadata) ? _metadata
+            : serviceType.IsInstanceOfType(this) ? this
+            : null;
+    }
+
+    // Cluster failures become VectorStoreException, as MEVD providers report them; bad input keeps its own type.
+    private async Task<T> Wrap<T>(string operation, Func<Task<T>> call)
+    {
+        try
+        {
+            return await call().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is WriteQuorumException or ReplicaUnavailableException or TimeoutException or OrleansException)
+        {
+            throw new VectorStoreException($"{operation} on sharded collection '{Name}' failed: {ex.Message}", ex)
+            {
+                VectorStoreSystemName = ShardedVectorStore.SystemName,
+                CollectionName = Name,
+                OperationName = operation,
+            };
+        }
+    }
+}

@@ -1,0 +1,29 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.VectorData;
+using VectorIndex.Orleans.VectorData;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Client-side registration of the sharded VectorIndex store.</summary>
+public static class ShardedVectorStoreServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers a <see cref="ShardedVectorStore"/> (as itself and as <see cref="VectorStore"/>) over the
+    /// <see cref="IGrainFactory"/> in the container (the Orleans client, or the silo's own grain factory).
+    /// </summary>
+    /// <param name="services">The services.</param>
+    /// <param name="optionsProvider">Gives the store options; null for the defaults.</param>
+    /// <param name="lifetime">The lifetime of the registration; default singleton.</param>
+    /// <returns>The services.</returns>
+    public static IServiceCollection AddShardedVectorStore(
+        this IServiceCollection services,
+        Func<IServiceProvider, ShardedVectorStoreOptions>? optionsProvider = null,
+        ServiceLifetime lifetime = ServiceLifetime.Singleton)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.Add(new ServiceDescriptor(typeof(ShardedVectorStore),
+            sp => new ShardedVectorStore(sp.GetRequiredService<IGrainFactory>(), optionsProvider?.Invoke(sp)), lifetime));
+        services.TryAdd(new ServiceDescriptor(typeof(VectorStore), sp => sp.GetRequiredService<ShardedVectorStore>(), lifetime));
+        return services;
+    }
+}
