@@ -18,31 +18,7 @@ public sealed partial class BruteForceIndex
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ThrowIfDisposed();
-        string full = Path.GetFullPath(path);
-        string temporary = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
-            {
-                Save(file);
-                file.Flush(flushToDisk: true);
-            }
-
-            File.Move(temporary, full, overwrite: true);
-        }
-        catch
-        {
-            try
-            {
-                File.Delete(temporary);
-            }
-            catch (IOException)
-            {
-                // The original exception matters more; the temporary file has a unique, hidden name.
-            }
-
-            throw;
-        }
+        AtomicFile.Write(path, Save);
     }
 
     /// <summary>Writes the index to <paramref name="stream"/> (any writable stream; it is not closed).</summary>

@@ -104,31 +104,7 @@ public sealed partial class HnswIndex
     private void SaveToFile(string path, IProgress<long>? progress, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        string full = Path.GetFullPath(path);
-        string temporary = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
-            {
-                WriteTo(file, progress, cancellationToken);
-                file.Flush(flushToDisk: true);
-            }
-
-            File.Move(temporary, full, overwrite: true);
-        }
-        catch
-        {
-            try
-            {
-                File.Delete(temporary);
-            }
-            catch (IOException)
-            {
-                // The original exception matters more; the temporary file has a unique, hidden name.
-            }
-
-            throw;
-        }
+        AtomicFile.Write(path, file => WriteTo(file, progress, cancellationToken));
     }
 
     /// <summary>

@@ -82,14 +82,19 @@ public sealed class ConcurrentBuildTests
             return sum;
         }
 
+        // Oversubscribed (more threads than cores), a thread is preempted while it links and the others build around
+        // a half-linked node: on 2 cores, 4 threads measured 0.013-0.017 below one thread at ef 20 in 3 of 8 runs
+        // (2026-12-04, at this commit and at the one before), within 0.006 from ef 40. That case gets 0.02 at ef 20.
         double[] single = MeanCurve(1);
         foreach (int threads in new[] { 2, 4 })
         {
             double[] multi = MeanCurve(threads);
+            bool oversubscribed = threads > Environment.ProcessorCount;
             for (int i = 0; i < efs.Length; i++)
             {
+                double margin = oversubscribed && efs[i] == 20 ? 0.02 : 0.012;
                 multi[i].Should().BeGreaterThanOrEqualTo(
-                    single[i] - 0.012, $"{threads} threads at ef {efs[i]}: {multi[i]:F4} against {single[i]:F4} on one thread");
+                    single[i] - margin, $"{threads} threads at ef {efs[i]}: {multi[i]:F4} against {single[i]:F4} on one thread");
             }
         }
     }
