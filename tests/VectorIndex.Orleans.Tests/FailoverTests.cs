@@ -81,7 +81,7 @@ public class FailoverTests(ITestOutputHelper output)
 
         var during = new ConcurrentQueue<(TimeSpan, int, ShardedSearchResult)>();
         using var stop = new CancellationTokenSource();
-        var options = new ShardedSearchOptions { Ef = Scenario.Ef, Deadline = Deadline, ReplicaTimeout = TimeSpan.FromMilliseconds(300) };
+        var options = new ShardedSearchOptions { Ef = Scenario.Ef, Deadline = Deadline, ReplicaTimeout = TimeSpan.FromMilliseconds(800) };
         var clock = Stopwatch.StartNew();
         var firstFull = TimeSpan.Zero;
         TimeSpan killedAt = TimeSpan.Zero;
