@@ -36,3 +36,24 @@ internal static class AtomicFile
         }
     }
 }
+
+/// <summary>What both file readers need of their input stream.</summary>
+internal static class InputStream
+{
+    /// <summary>
+    /// <paramref name="stream"/> itself when it can seek; otherwise its rest copied into memory: the length must be
+    /// known before anything is allocated, and buffering costs what the input holds, no more.
+    /// </summary>
+    public static Stream Seekable(Stream stream)
+    {
+        if (stream.CanSeek)
+        {
+            return stream;
+        }
+
+        var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        copy.Position = 0;
+        return copy;
+    }
+}

@@ -66,14 +66,7 @@ internal static class FlatFile
     /// <exception cref="InvalidDataException">Anything is wrong; the message says what.</exception>
     public static Contents Read(Stream stream)
     {
-        if (!stream.CanSeek)
-        {
-            // The length must be known before allocating; buffering costs what the input holds, no more.
-            var copy = new MemoryStream();
-            stream.CopyTo(copy);
-            copy.Position = 0;
-            stream = copy;
-        }
+        stream = InputStream.Seekable(stream);
 
         long start = stream.Position;
         long length = stream.Length - start;

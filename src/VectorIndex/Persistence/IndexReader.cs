@@ -21,14 +21,7 @@ internal static unsafe class IndexReader
     /// <summary>Reads a whole index from <paramref name="stream"/> into new, writable storage.</summary>
     public static LoadedGraph Read(Stream stream, IProgress<long>? progress, CancellationToken cancellationToken)
     {
-        if (!stream.CanSeek)
-        {
-            // The length must be known before allocating; buffering costs what the input holds, no more.
-            var copy = new MemoryStream();
-            stream.CopyTo(copy);
-            copy.Position = 0;
-            stream = copy;
-        }
+        stream = InputStream.Seekable(stream);
 
         long start = stream.Position;
         long length = stream.Length - start;
