@@ -97,7 +97,10 @@ internal sealed class ShardQueryGrain : Grain, IShardQueryGrain
 
             int replica = (first + attempt) % replicas;
             var grain = GrainFactory.GetGrain<IShardReplicaGrain>(ShardRouting.ReplicaKey(collection, shard, replica));
-            var timeout = remaining < options.ReplicaTimeout ? remaining : options.ReplicaTimeout;
+            // The replicas not tried in this round share what is left of the deadline: a dead first replica cannot
+            // take the time its live peer needs (a retried query may arrive with half its deadline left).
+            var share = remaining / (replicas - (attempt % replicas));
+            var timeout = share < options.ReplicaTimeout ? share : options.ReplicaTimeout;
             try
             {
                 var hits = await grain.SearchAsync(query).WaitAsync(timeout);
