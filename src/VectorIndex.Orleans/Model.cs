@@ -189,7 +189,11 @@ public sealed record ShardedSearchOptions
     /// <summary>The whole query's deadline; shards that have not answered by then are reported missing. Default 5 s.</summary>
     [Id(1)] public TimeSpan Deadline { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>How long one replica attempt may take before the coordinator tries another replica of the shard. Default 500 ms.</summary>
+    /// <summary>
+    /// How long one replica attempt may take before the coordinator tries another replica of the shard; less when the
+    /// replicas not yet tried in this round would otherwise not get an equal share of what is left of the deadline.
+    /// Default 500 ms.
+    /// </summary>
     [Id(2)] public TimeSpan ReplicaTimeout { get; init; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>When set, only these keys may be returned.</summary>
