@@ -1,5 +1,4 @@
 using VectorIndex.Codes;
-using VectorIndex.Storage;
 
 namespace VectorIndex;
 
@@ -63,7 +62,7 @@ public sealed partial class HnswIndex
     private void RefitIfDrifted()
     {
         if (_graph.Segments.Quantizer is { } quantizer && Count > 0
-            && quantizer.ClippedShare > (2 * 2 * ScalarQuantizer.ClipQuantile(quantizer.Kind)) + 0.001)
+            && quantizer.ClippedShare > (2 * quantizer.ExpectedClippedShare) + 0.001)
         {
             TrainCore();
         }
@@ -72,7 +71,6 @@ public sealed partial class HnswIndex
     /// <summary>Samples live vectors evenly over the ids, fits, and installs the codes. The caller holds the gate exclusively.</summary>
     private void TrainCore()
     {
-        NodeSegments segments = _graph.Segments;
         int n = _graph.NodeCount;
         int live = Count;
         int take = Math.Min(live, MaxTrainingSample);
@@ -97,7 +95,6 @@ public sealed partial class HnswIndex
 
         var quantizer = ScalarQuantizer.Train(Options.Quantization, Metric, dims, sample, rows);
         _graph.InstallCodes(quantizer);
-        GC.KeepAlive(segments);
     }
 
     /// <summary>

@@ -91,6 +91,9 @@ internal sealed unsafe class ScalarQuantizer
     /// <summary>The share of coded coordinates that were clipped.</summary>
     public double ClippedShare => CodedCoordinates == 0 ? 0 : (double)ClippedCoordinates / CodedCoordinates;
 
+    /// <summary>The share the fit clips by design: the quantiles below and above the range (at most; only the widest dimension clips at both).</summary>
+    public double ExpectedClippedShare => 2 * ClipQuantile(Kind);
+
     /// <summary>The quantile of each dimension's values the range starts at (and 1 - it, where it ends).</summary>
     public static double ClipQuantile(Quantization kind) => kind == Quantization.Int8 ? 0 : 0.01;
 
