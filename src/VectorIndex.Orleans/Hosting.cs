@@ -22,6 +22,7 @@ public static class VectorIndexSiloBuilderExtensions
         ArgumentNullException.ThrowIfNull(configure);
         builder.Services.AddOptions<VectorIndexSiloOptions>().Configure(configure)
             .Validate(o => !string.IsNullOrEmpty(o.DataPath), "VectorIndexSiloOptions.DataPath is required.");
+        builder.Services.AddSingleton<CollectionDefinitions>();
         builder.AddPlacementDirector<ReplicaPlacementStrategy, ReplicaPlacementDirector>();
         return builder;
     }

@@ -172,7 +172,7 @@ public sealed record ShardedSearchResult
     /// <summary>The shards that did not answer within the deadline (no replica of them answered).</summary>
     [Id(3)] public IReadOnlyList<int> MissingShards { get; init; } = [];
 
-    /// <summary>How many replica attempts failed or timed out and were retried on another replica.</summary>
+    /// <summary>How many times another replica of a shard was asked because one failed or was silent for <see cref="ShardedSearchOptions.ReplicaTimeout"/>.</summary>
     [Id(4)] public int Failovers { get; init; }
 
     /// <summary>Whether every shard answered: only then are the hits the full answer.</summary>
@@ -190,8 +190,9 @@ public sealed record ShardedSearchOptions
     [Id(1)] public TimeSpan Deadline { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// How long one replica attempt may take before the coordinator tries another replica of the shard; less when the
-    /// replicas not yet tried in this round would otherwise not get an equal share of what is left of the deadline.
+    /// How long the coordinator waits for a replica before it asks another replica of the shard as well (a hedged
+    /// request: the first stays in the race and the earlier answer wins); less when the replicas not yet asked would
+    /// otherwise not get an equal share of what is left of the deadline. A replica that fails is replaced at once.
     /// Default 500 ms.
     /// </summary>
     [Id(2)] public TimeSpan ReplicaTimeout { get; init; } = TimeSpan.FromMilliseconds(500);

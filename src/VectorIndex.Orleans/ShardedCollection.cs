@@ -24,6 +24,14 @@ public sealed class ShardedCollection
     // An attempt shorter than this cannot get an answer through a coordinator.
     private static readonly TimeSpan MinimumAttempt = TimeSpan.FromMilliseconds(20);
 
+    // Coordinator keys a query may name: the client routes all calls of one grain through one gateway, so successive
+    // attempts take successive keys to reach (most likely) other gateways. Each key has its own stateless-worker
+    // activations per silo, so the set is kept small.
+    private const int CoordinatorKeys = 8;
+
+    // At most this many coordinators work on one query at a time (the first and its hedges).
+    private const int MaxCoordinatorsInFlight = 3;
+
     /// <summary>The collection name.</summary>
     public string Name { get; }
 
@@ -145,8 +153,9 @@ public sealed class ShardedCollection
     /// <summary>
     /// Searches every shard for the k nearest vectors. The answer reports its coverage: when a shard had no replica
     /// answering within the deadline, <see cref="ShardedSearchResult.IsComplete"/> is false and the hits are the best of
-    /// the shards that answered. Returns by the deadline (plus scheduling delays): a query coordinator that does not
-    /// answer is retried through another gateway; the first attempt gets half the deadline.
+    /// the shards that answered. Returns by the deadline (plus scheduling delays): when the query coordinator has not
+    /// answered by half the deadline or twice <see cref="ShardedSearchOptions.ReplicaTimeout"/>, or fails, another coordinator is asked through (most likely) another gateway,
+    /// and the first complete answer wins.
     /// </summary>
     /// <param name="vector">The query.</param>
     /// <param name="k">The number of hits, at least 1.</param>
@@ -164,40 +173,82 @@ public sealed class ShardedCollection
         Validation.CheckVector(vector, definition, nameof(vector));
 
         // The coordinator keeps the deadline. A coordinator may be unreachable (its silo died under this client's
-        // gateway: the call fails at once, or hangs when it was in flight at the crash), so the first attempt gets half
-        // of the time, and the attempts after it the rest; an attempt that fails at once is retried at once. The most
-        // complete answer obtained by the deadline is returned; without any, an empty one with no coverage.
+        // gateway: the call fails at once, or hangs when it was in flight at the crash). Hedged: the first attempt may
+        // use the whole deadline; when it has not answered by half of it or by twice the replica timeout (a coordinator
+        // waits that long only when a replica and its hedge both stall), another coordinator is asked beside it, and
+        // so on at that pace (up to three at a time: a hedge may meet the same dead gateway); a failed attempt is
+        // replaced at once. Each attempt names another coordinator key: the client sends all
+        // calls of one grain through one gateway, so another key is most likely another gateway. The first complete
+        // answer wins; at the deadline the most complete one obtained is returned, without any an empty one.
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var query = _grains.GetGrain<IShardQueryGrain>(0);
+        int key = Random.Shared.Next(CoordinatorKeys);
+        var inFlight = new List<Task<ShardedSearchResult>>(MaxCoordinatorsInFlight);
+        var hedgeAt = TimeSpan.Zero; // when a second coordinator is asked even without a failure
         ShardedSearchResult? best = null;
-        for (int attempt = 0; ; attempt++)
+        try
         {
-            var remaining = options.Deadline - clock.Elapsed;
-            if (remaining <= MinimumAttempt)
+            while (true)
             {
-                break;
-            }
-
-            var budget = attempt == 0 ? remaining / 2 : remaining;
-            var coordinatorDeadline = budget - Min(budget / 5, TimeSpan.FromMilliseconds(250));
-            try
-            {
-                var result = await query.SearchAsync(Name, vector, k, options with { Deadline = coordinatorDeadline })
-                    .WaitAsync(budget).ConfigureAwait(false);
-                if (result.IsComplete)
+                var remaining = options.Deadline - clock.Elapsed;
+                if (remaining <= TimeSpan.Zero)
                 {
-                    return result;
+                    break;
                 }
 
-                if (best is null || result.ShardsAnswered > best.ShardsAnswered)
+                if (inFlight.Count == 0 || (clock.Elapsed >= hedgeAt && inFlight.Count < MaxCoordinatorsInFlight))
                 {
-                    best = result;
+                    if (remaining <= MinimumAttempt)
+                    {
+                        break;
+                    }
+
+                    var coordinatorDeadline = remaining - Min(remaining / 5, TimeSpan.FromMilliseconds(250));
+                    var coordinator = _grains.GetGrain<IShardQueryGrain>(key++ % CoordinatorKeys);
+                    inFlight.Add(coordinator.SearchAsync(Name, vector, k, options with { Deadline = coordinatorDeadline }));
+                    hedgeAt = clock.Elapsed + Min(remaining / 2, 2 * options.ReplicaTimeout);
+                    continue;
+                }
+
+                var untilHedge = hedgeAt - clock.Elapsed;
+                var wait = inFlight.Count < MaxCoordinatorsInFlight && untilHedge < remaining ? untilHedge : remaining;
+                var done = await Task.WhenAny(inFlight).WaitAsync(wait > TimeSpan.Zero ? wait : TimeSpan.Zero)
+                    .ContinueWith(static t => t.IsCompletedSuccessfully ? t.Result : null, TaskScheduler.Default).ConfigureAwait(false);
+                if (done is null)
+                {
+                    continue; // the hedge time or the deadline came
+                }
+
+                inFlight.Remove(done);
+                if (done.IsCompletedSuccessfully)
+                {
+                    var result = done.Result;
+                    if (result.IsComplete)
+                    {
+                        return result;
+                    }
+
+                    if (best is null || result.ShardsAnswered > best.ShardsAnswered)
+                    {
+                        best = result;
+                    }
+                }
+                else if (done.Exception?.InnerException is { } error and (ArgumentException or InvalidOperationException))
+                {
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error); // the query itself is bad
+                }
+                else
+                {
+                    // The gateway or coordinator failed: the next attempt starts after a breath, not in a tight loop.
+                    await Task.Delay(10).ConfigureAwait(false);
+                    hedgeAt = TimeSpan.Zero;
                 }
             }
-            catch (Exception ex) when (ex is not (ArgumentException or InvalidOperationException))
+        }
+        finally
+        {
+            foreach (var call in inFlight)
             {
-                // Timed out or the gateway failed: try again within the deadline.
-                await Task.Delay(10).ConfigureAwait(false);
+                _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
             }
         }
 

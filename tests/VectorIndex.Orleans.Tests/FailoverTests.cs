@@ -82,7 +82,7 @@ public class FailoverTests(ITestOutputHelper output)
 
         var during = new ConcurrentQueue<(TimeSpan, int, ShardedSearchResult)>();
         using var stop = new CancellationTokenSource();
-        var options = new ShardedSearchOptions { Ef = Scenario.Ef, Deadline = Deadline, ReplicaTimeout = TimeSpan.FromMilliseconds(800) };
+        var options = new ShardedSearchOptions { Ef = Scenario.Ef, Deadline = Deadline, ReplicaTimeout = TimeSpan.FromMilliseconds(300) };
         var clock = Stopwatch.StartNew();
         var firstFull = TimeSpan.Zero;
         TimeSpan killedAt = TimeSpan.Zero;
@@ -107,7 +107,12 @@ public class FailoverTests(ITestOutputHelper output)
         await Task.WhenAll(workers);
 
         var list = during.ToList();
-        output.WriteLine($"{list.Count} queries during the kill, {list.Count(x => !x.Item3.IsComplete)} partial, worst {list.Max(x => x.Item1).TotalMilliseconds:F0} ms; full coverage {firstFull.TotalSeconds:F1} s after the kill");
+        foreach (var (e, i, r) in list.Where(x => !x.Item3.IsComplete))
+        {
+            output.WriteLine($"partial: query {i} {e.TotalMilliseconds:F0} ms answered {r.ShardsAnswered} missing [{string.Join(",", r.MissingShards)}] failovers {r.Failovers}");
+        }
+
+        output.WriteLine($"R={replication}: {list.Count} queries during the kill, {list.Count(x => !x.Item3.IsComplete)} partial, {list.Count(x => x.Item1.TotalMilliseconds > 500)} over 500 ms, worst {list.Max(x => x.Item1).TotalMilliseconds:F0} ms; full coverage {firstFull.TotalSeconds:F1} s after the kill");
         scenario.Recall(after).Should().Be(recallBefore, "recall after recovery equals recall before");
         list.Should().NotBeEmpty();
         return (scenario, before, list);

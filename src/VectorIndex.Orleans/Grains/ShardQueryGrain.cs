@@ -10,12 +10,11 @@ namespace VectorIndex.Orleans.Grains;
 /// </summary>
 [StatelessWorker]
 [Reentrant]
-internal sealed class ShardQueryGrain : Grain, IShardQueryGrain
+internal sealed class ShardQueryGrain(CollectionDefinitions definitions) : Grain, IShardQueryGrain
 {
     // A pause before trying the same replicas again, when all of a shard's replicas failed and the deadline is not reached.
     private static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(100);
 
-    private readonly ConcurrentDictionary<string, ShardedCollectionDefinition> _definitions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _lastSyncRequest = new(StringComparer.Ordinal);
 
     public async Task<ShardedSearchResult> SearchAsync(string collection, float[] vector, int k, ShardedSearchOptions options)
@@ -25,7 +24,7 @@ internal sealed class ShardQueryGrain : Grain, IShardQueryGrain
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
         var clock = Stopwatch.StartNew();
-        var definition = await GetDefinitionAsync(collection);
+        var definition = await definitions.GetAsync(collection);
         Validation.CheckVector(vector, definition, nameof(vector));
 
         options.Filter?.Validate();
@@ -72,49 +71,80 @@ internal sealed class ShardQueryGrain : Grain, IShardQueryGrain
 
     private async Task<(ShardHit[]?, int)> QueryShardAsync(string collection, int shard, int replicas, ShardQuery query, ShardedSearchOptions options, Stopwatch clock)
     {
-        // Start at a random replica (spreads the load), then go round the others, again and again until the deadline.
-        int first = replicas == 1 ? 0 : Random.Shared.Next(replicas);
-        int failovers = 0;
-        for (int attempt = 0; ; attempt++)
+        // Hedged: start at a random replica (spreads the load). A replica that fails sends the query to the next one at
+        // once; one that is silent for ReplicaTimeout gets the next one asked beside it, and stays in the race (a slow
+        // replica is never abandoned, so its live peer does not have to share its time). When every replica of a round
+        // has failed, pause a little (one may be re-activating) and go round again, until the deadline.
+        int next = replicas == 1 ? 0 : Random.Shared.Next(replicas);
+        int launches = 0, launchedInRound = 0;
+        var inFlight = new List<Task<ShardHit[]>>(replicas);
+        var hedgeAt = TimeSpan.Zero; // when the next replica is asked even without a failure
+        try
         {
-            var remaining = options.Deadline - clock.Elapsed;
-            if (remaining <= TimeSpan.Zero)
+            while (true)
             {
-                return (null, failovers);
-            }
-
-            if (attempt > 0 && attempt % replicas == 0)
-            {
-                // Every replica failed once: pause a little (a replica may be re-activating) if the deadline allows.
-                if (remaining <= RetryPause)
+                var remaining = options.Deadline - clock.Elapsed;
+                if (remaining <= TimeSpan.Zero)
                 {
-                    return (null, failovers);
+                    return (null, Math.Max(0, launches - 1));
                 }
 
-                await Task.Delay(RetryPause);
-                remaining = options.Deadline - clock.Elapsed;
-            }
+                if (inFlight.Count == 0 && launchedInRound == replicas)
+                {
+                    // Every replica of this round failed.
+                    if (remaining <= RetryPause)
+                    {
+                        return (null, Math.Max(0, launches - 1));
+                    }
 
-            int replica = (first + attempt) % replicas;
-            var grain = GrainFactory.GetGrain<IShardReplicaGrain>(ShardRouting.ReplicaKey(collection, shard, replica));
-            // The replicas not tried in this round share what is left of the deadline: a dead first replica cannot
-            // take the time its live peer needs (a retried query may arrive with half its deadline left).
-            var share = remaining / (replicas - (attempt % replicas));
-            var timeout = share < options.ReplicaTimeout ? share : options.ReplicaTimeout;
-            try
-            {
-                var hits = await grain.SearchAsync(query).WaitAsync(timeout);
-                return (hits, failovers);
+                    await Task.Delay(RetryPause);
+                    launchedInRound = 0;
+                    continue;
+                }
+
+                if (launchedInRound < replicas && (inFlight.Count == 0 || clock.Elapsed >= hedgeAt))
+                {
+                    var grain = GrainFactory.GetGrain<IShardReplicaGrain>(ShardRouting.ReplicaKey(collection, shard, next));
+                    next = (next + 1) % replicas;
+                    launchedInRound++;
+                    launches++;
+                    inFlight.Add(grain.SearchAsync(query));
+                    // The replicas not yet asked in this round and the one just asked share what is left equally when
+                    // that is less than ReplicaTimeout: a retried query may arrive with little of its deadline left.
+                    var share = remaining / (replicas - launchedInRound + 1);
+                    hedgeAt = clock.Elapsed + (share < options.ReplicaTimeout ? share : options.ReplicaTimeout);
+                    continue;
+                }
+
+                var untilHedge = hedgeAt - clock.Elapsed;
+                var wait = launchedInRound < replicas && untilHedge < remaining ? untilHedge : remaining;
+                var done = await Task.WhenAny(inFlight).WaitAsync(wait > TimeSpan.Zero ? wait : TimeSpan.Zero)
+                    .ContinueWith(static t => t.IsCompletedSuccessfully ? t.Result : null, TaskScheduler.Default);
+                if (done is null)
+                {
+                    continue; // the hedge time or the deadline came
+                }
+
+                inFlight.Remove(done);
+                if (done.IsCompletedSuccessfully)
+                {
+                    return (done.Result, launches - 1);
+                }
+
+                hedgeAt = TimeSpan.Zero; // a failure sends the query to the next replica at once
+                if (done.Exception?.InnerException is ReplicaUnavailableException)
+                {
+                    RequestSync(collection, shard);
+                }
             }
-            catch (ReplicaUnavailableException)
+        }
+        finally
+        {
+            // Calls still running when the shard has its answer or the deadline came: their outcome no longer
+            // matters, but a fault must be observed.
+            foreach (var call in inFlight)
             {
-                RequestSync(collection, shard);
-                failovers++;
-            }
-            catch (Exception)
-            {
-                // Timed out, silo unreachable, activation failed: any failure of this replica sends the query to another.
-                failovers++;
+                _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
             }
         }
     }
@@ -132,17 +162,5 @@ internal sealed class ShardQueryGrain : Grain, IShardQueryGrain
 
         _ = GrainFactory.GetGrain<IShardSequencerGrain>(key).SyncAsync().ContinueWith(
             static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-    }
-
-    private async Task<ShardedCollectionDefinition> GetDefinitionAsync(string collection)
-    {
-        if (_definitions.TryGetValue(collection, out var definition))
-        {
-            return definition;
-        }
-
-        definition = await GrainFactory.GetGrain<ICollectionGrain>(collection).GetDefinitionAsync()
-            ?? throw new InvalidOperationException($"The collection '{collection}' does not exist.");
-        return _definitions.GetOrAdd(collection, definition); // a definition never changes: caching it is safe
     }
 }

@@ -30,6 +30,7 @@ internal sealed class ReplicaManifest
 internal sealed partial class ShardReplicaGrain(
     [PersistentState("replica", VectorIndexSiloOptions.StorageName)] IPersistentState<ReplicaManifest> manifest,
     IOptions<VectorIndexSiloOptions> options,
+    CollectionDefinitions definitions,
     ILogger<ShardReplicaGrain> logger)
     : Grain, IShardReplicaGrain
 {
@@ -53,8 +54,7 @@ internal sealed partial class ShardReplicaGrain(
             throw new InvalidOperationException($"'{key}' is not a shard replica key.");
         }
 
-        var definition = await GrainFactory.GetGrain<ICollectionGrain>(collection).GetDefinitionAsync()
-            ?? throw new InvalidOperationException($"The collection '{collection}' does not exist.");
+        var definition = await definitions.GetAsync(collection);
         if (string.IsNullOrEmpty(_options.DataPath))
         {
             throw new InvalidOperationException("VectorIndexSiloOptions.DataPath is not set.");

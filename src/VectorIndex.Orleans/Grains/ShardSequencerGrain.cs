@@ -17,6 +17,7 @@ internal sealed class SequencerState
 internal sealed partial class ShardSequencerGrain(
     [PersistentState("sequencer", VectorIndexSiloOptions.StorageName)] IPersistentState<SequencerState> state,
     IOptions<VectorIndexSiloOptions> options,
+    CollectionDefinitions definitions,
     ILogger<ShardSequencerGrain> logger)
     : Grain, IShardSequencerGrain
 {
@@ -32,8 +33,7 @@ internal sealed partial class ShardSequencerGrain(
         int slash = key.LastIndexOf('/');
         string collection = key[..slash];
         int shard = int.Parse(key.AsSpan(slash + 1), System.Globalization.CultureInfo.InvariantCulture);
-        _definition = await GrainFactory.GetGrain<ICollectionGrain>(collection).GetDefinitionAsync()
-            ?? throw new InvalidOperationException($"The collection '{collection}' does not exist.");
+        _definition = await definitions.GetAsync(collection);
         _replicas = [.. Enumerable.Range(0, _definition.ReplicationFactor)
             .Select(r => GrainFactory.GetGrain<IShardReplicaGrain>(ShardRouting.ReplicaKey(collection, shard, r)))];
         state.State.Epoch++;
