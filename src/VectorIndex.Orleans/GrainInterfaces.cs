@@ -58,6 +58,13 @@ public interface IShardReplicaGrain : IGrainWithStringKey
     /// <exception cref="ReplicaUnavailableException">The sequencer is stale, the replica is being copied, or it was fenced out.</exception>
     Task<ReplicaStatus> ApplyAsync(long sequencerEpoch, SequencedWrite[] writes);
 
+    /// <summary>As <see cref="ApplyAsync"/>, for writes a peer's log tail supplies (<see cref="ReadTailAsync"/>); counted in <see cref="ReplicaStatus.CaughtUpWrites"/>.</summary>
+    /// <param name="sequencerEpoch">The calling sequencer's epoch.</param>
+    /// <param name="writes">Writes in sequence order.</param>
+    /// <returns>The state after the writes.</returns>
+    /// <exception cref="ReplicaUnavailableException">The sequencer is stale, the replica is being copied, or it was fenced out.</exception>
+    Task<ReplicaStatus> CatchUpAsync(long sequencerEpoch, SequencedWrite[] writes);
+
     /// <summary>Searches the replica's index.</summary>
     /// <param name="query">The query.</param>
     /// <returns>The hits, nearest first, with exact distances.</returns>
@@ -75,6 +82,15 @@ public interface IShardReplicaGrain : IGrainWithStringKey
     /// <param name="max">The page size.</param>
     /// <returns>Up to <paramref name="max"/> records.</returns>
     Task<StoredRecord[]> ReadPageAsync(ulong? afterKey, int max);
+
+    /// <summary>
+    /// The writes after <paramref name="afterLsn"/> from the replica's in-memory log tail (see
+    /// <see cref="VectorIndexSiloOptions.CatchUpTailBytes"/>), for catching a lagging peer up without a copy.
+    /// </summary>
+    /// <param name="afterLsn">The peer's applied sequence number.</param>
+    /// <param name="max">At most this many writes.</param>
+    /// <returns>The writes in sequence order (empty when the peer is not behind), or null when the tail does not reach back that far.</returns>
+    Task<SequencedWrite[]?> ReadTailAsync(long afterLsn, int max);
 
     /// <summary>Starts a copy from another replica: drops the local state (the replica stops serving until <see cref="EndCopyAsync"/>).</summary>
     /// <param name="sequencerEpoch">The calling sequencer's epoch.</param>

@@ -131,6 +131,12 @@ public sealed record ReplicaStatus
     /// manifest): it neither serves nor takes writes, nor counts as a source, until a current replica is copied to it.
     /// </summary>
     [Id(6)] public bool NeedsCopy { get; init; }
+
+    /// <summary>Writes this activation received by log-tail catch-ups from a peer (it came back behind, with its data).</summary>
+    [Id(7)] public long CaughtUpWrites { get; init; }
+
+    /// <summary>Records this activation received by copies from a peer (it lost its data, or the peer's tail was too short).</summary>
+    [Id(8)] public long CopiedRecords { get; init; }
 }
 
 /// <summary>The query one shard replica answers.</summary>

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using VectorIndex.Orleans.SiloHost;
 using Xunit.Abstractions;
@@ -6,12 +7,12 @@ namespace VectorIndex.Orleans.Tests;
 
 /// <summary>
 /// Test 4: no acknowledged write is lost when a silo process is killed (out-of-process silos, a real kill) and, with
-/// two replicas, its data folder is removed too (a lost machine).
+/// two replicas, its data folder is removed too (a lost machine: the replicas are copied whole); or kept (a shared
+/// disk: they come back behind and catch up from a peer's log tail).
 /// </summary>
 public class KillTests(ITestOutputHelper output)
 {
     private const int Dims = 8;
-    private const int Shards = 4;
 
     // The vector of a key's version-th write: recognisable when read back.
     private static float[] VectorOf(ulong key, int version)
@@ -28,24 +29,51 @@ public class KillTests(ITestOutputHelper output)
     [Fact(Timeout = 300_000)]
     public async Task Acknowledged_writes_survive_a_killed_silo_process_and_its_lost_data_folder()
     {
-        await using var cluster = await TestClusterHandle.StartAsync(silos: 3, outOfProcess: true, folderPerSilo: true);
-        var collection = new ShardedCollection(cluster.Grains, "acks");
-        await collection.CreateAsync(new ShardedCollectionDefinition { Dimensions = Dims, ShardCount = Shards, ReplicationFactor = 2, EfConstruction = 32 });
+        var statuses = await KillWhileWritingAsync(loseFolder: true);
 
-        // One writer; per key: the last acknowledged version and the highest version attempted (an unacknowledged write
-        // may or may not be applied).
-        var acked = new Dictionary<ulong, int>();
-        var attempted = new Dictionary<ulong, int>();
-        var random = new Random(17);
+        // The victim's replicas came back empty on other silos: each was copied whole.
+        statuses.Where(x => x.CopiedRecords > 0).Should().NotBeEmpty("a replica that lost its folder is copied");
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task A_replica_that_comes_back_behind_with_its_data_catches_up_from_the_log_tail()
+    {
+        // One shared data folder (a network disk): the victim's replicas re-activate elsewhere from their own files,
+        // behind by the writes made while their silo was dead, and catch up from a peer's log tail without a copy.
+        var statuses = await KillWhileWritingAsync(loseFolder: false);
+        statuses.Where(x => x.CaughtUpWrites > 0).Should().NotBeEmpty("a replica that came back behind catches up by the log tail");
+        statuses.Should().OnlyContain(x => x.CopiedRecords == 0, "no replica lost data, so none is copied whole");
+    }
+
+    // Writes while a silo process is killed (and, with loseFolder, its data folder removed), until every replica is
+    // back and current; then checks that every acknowledged key is on every replica with its last acknowledged vector
+    // (or a later attempted one). Returns the replicas' final states.
+    private async Task<ReplicaStatus[]> KillWhileWritingAsync(bool loseFolder)
+    {
+        // More shards when the folder is kept: the more shards have a replica on the victim and their sequencer
+        // elsewhere, the surer it is that some replica misses writes while it is down.
+        int shards = loseFolder ? 4 : 8;
+        await using var cluster = await TestClusterHandle.StartAsync(silos: 3, outOfProcess: true, folderPerSilo: loseFolder);
+        var collection = new ShardedCollection(cluster.Grains, loseFolder ? "acks" : "tail");
+        // With the folder kept, one flushed replica acknowledges a write (W = 1), so writes go on while the victim's
+        // replicas are down and those replicas come back behind.
+        await collection.CreateAsync(new ShardedCollectionDefinition { Dimensions = Dims, ShardCount = shards, ReplicationFactor = 2, WriteQuorum = loseFolder ? 0 : 1, EfConstruction = 32 });
+
+        // One writer per shard (a shard whose sequencer died does not hold up the others); per key: the last
+        // acknowledged version and the highest version attempted (an unacknowledged write may or may not be applied).
+        var acked = new ConcurrentDictionary<ulong, int>();
+        var attempted = new ConcurrentDictionary<ulong, int>();
         int acks = 0, failures = 0;
         using var stop = new CancellationTokenSource();
-        var writer = Task.Run(async () =>
+        var keysOf = Enumerable.Range(0, 400).Select(k => (ulong)k).GroupBy(k => ShardRouting.ShardOf(k, shards)).ToDictionary(g => g.Key, g => g.ToArray());
+        var writers = keysOf.Select(shardKeys => Task.Run(async () =>
         {
+            var random = new Random(17 + shardKeys.Key);
             int version = 0;
             while (!stop.IsCancellationRequested)
             {
                 version++;
-                var keys = Enumerable.Range(0, 16).Select(_ => (ulong)random.Next(400)).Distinct().ToArray();
+                var keys = Enumerable.Range(0, 4).Select(_ => shardKeys.Value[random.Next(shardKeys.Value.Length)]).Distinct().ToArray();
                 foreach (var key in keys)
                 {
                     attempted[key] = version;
@@ -60,28 +88,32 @@ public class KillTests(ITestOutputHelper output)
                         acked[key] = version;
                     }
 
-                    acks++;
+                    Interlocked.Increment(ref acks);
                 }
                 catch (Exception)
                 {
-                    failures++; // not acknowledged: the check below allows it to be applied or not
+                    Interlocked.Increment(ref failures); // not acknowledged: the check below allows it to be applied or not
                     await Task.Delay(100);
                 }
             }
-        });
+        })).ToArray();
 
         await Task.Delay(2000);
         var clock = Stopwatch.StartNew();
         int pid = await TestClusterHandle.KillProcessAsync(cluster.Cluster.SecondarySilos[0]);
-        Directory.Delete(SiloConfigurator.PerProcessFolder(cluster.DataPath, pid), recursive: true); // the machine is lost
-        output.WriteLine($"killed silo process {pid} and removed its data folder");
+        if (loseFolder)
+        {
+            Directory.Delete(SiloConfigurator.PerProcessFolder(cluster.DataPath, pid), recursive: true); // the machine is lost
+        }
+
+        output.WriteLine($"killed silo process {pid}{(loseFolder ? " and removed its data folder" : "")}");
 
         // Keep writing until every shard accepts writes again (its replicas are back and caught up), then a little more.
         int acksAtKill = acks;
         while (clock.Elapsed < TimeSpan.FromSeconds(120))
         {
             await Task.Delay(500);
-            var statuses = await Task.WhenAll(Enumerable.Range(0, Shards).Select(s => TestClusterHandle.RetryAsync(() => collection.Sequencer(s).SyncAsync())));
+            var statuses = await Task.WhenAll(Enumerable.Range(0, shards).Select(s => TestClusterHandle.RetryAsync(() => collection.Sequencer(s).SyncAsync())));
             if (statuses.All(r => r.All(x => x is { Ready: true })) && acks > acksAtKill + 20)
             {
                 break;
@@ -90,14 +122,14 @@ public class KillTests(ITestOutputHelper output)
 
         output.WriteLine($"all replicas ready {clock.Elapsed.TotalSeconds:F1} s after the kill; {acks} acknowledged batches, {failures} failed");
         await stop.CancelAsync();
-        await writer;
+        await Task.WhenAll(writers);
 
         acks.Should().BeGreaterThan(acksAtKill, "writes are acknowledged again after recovery");
-        var final = await Task.WhenAll(Enumerable.Range(0, Shards).Select(s => TestClusterHandle.RetryAsync(() => collection.Sequencer(s).SyncAsync())));
+        var final = await Task.WhenAll(Enumerable.Range(0, shards).Select(s => TestClusterHandle.RetryAsync(() => collection.Sequencer(s).SyncAsync())));
         final.SelectMany(r => r).Should().OnlyContain(x => x != null && x.Ready);
 
         // Every acknowledged key is on every replica with its last acknowledged vector (or a later attempted one).
-        for (int s = 0; s < Shards; s++)
+        for (int s = 0; s < shards; s++)
         {
             for (int r = 0; r < 2; r++)
             {
@@ -119,7 +151,7 @@ public class KillTests(ITestOutputHelper output)
                     after = page[^1].Key;
                 }
 
-                foreach (var (key, version) in acked.Where(p => ShardRouting.ShardOf(p.Key, Shards) == s))
+                foreach (var (key, version) in acked.Where(p => ShardRouting.ShardOf(p.Key, shards) == s))
                 {
                     stored.Should().ContainKey(key, $"key {key} was acknowledged (replica {s}/r{r})");
                     var accepted = Enumerable.Range(version, attempted[key] - version + 1).Select(v => VectorOf(key, v));
@@ -127,5 +159,9 @@ public class KillTests(ITestOutputHelper output)
                 }
             }
         }
+
+        var replicas = final.SelectMany(r => r).Select(x => x!).ToArray();
+        output.WriteLine($"caught up by log tail: {replicas.Sum(x => x.CaughtUpWrites)} writes; copied: {replicas.Sum(x => x.CopiedRecords)} records");
+        return replicas;
     }
 }

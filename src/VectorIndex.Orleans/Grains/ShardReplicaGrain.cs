@@ -45,6 +45,8 @@ internal sealed partial class ShardReplicaGrain(
     private bool _copying;
     private bool _fenced;
     private bool _needsCopy;
+    private long _caughtUpWrites;
+    private long _copiedRecords;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -66,7 +68,7 @@ internal sealed partial class ShardReplicaGrain(
         await manifest.WriteStateAsync(cancellationToken);
 
         _folder = Path.Combine(_options.DataPath, Uri.EscapeDataString(collection), shard.ToString(CultureInfo.InvariantCulture), "r" + replica.ToString(CultureInfo.InvariantCulture));
-        _store = new ReplicaStore(definition.ToHnswOptions());
+        _store = new ReplicaStore(definition.ToHnswOptions()) { TailLimit = _options.CatchUpTailBytes };
         bool intact = OpenFolder();
         await SnapshotAsync();
 
@@ -200,6 +202,8 @@ internal sealed partial class ShardReplicaGrain(
         Silo = RuntimeIdentity,
         Generation = _directory?.Generation ?? -1,
         NeedsCopy = _needsCopy,
+        CaughtUpWrites = _caughtUpWrites,
+        CopiedRecords = _copiedRecords,
     };
 
     public Task<ReplicaStatus> GetStatusAsync() => Task.FromResult(Status());
@@ -219,7 +223,11 @@ internal sealed partial class ShardReplicaGrain(
         manifest.State.SequencerEpoch = sequencerEpoch;
     }
 
-    public async Task<ReplicaStatus> ApplyAsync(long sequencerEpoch, SequencedWrite[] writes)
+    public Task<ReplicaStatus> ApplyAsync(long sequencerEpoch, SequencedWrite[] writes) => ApplyAsync(sequencerEpoch, writes, catchUp: false);
+
+    public Task<ReplicaStatus> CatchUpAsync(long sequencerEpoch, SequencedWrite[] writes) => ApplyAsync(sequencerEpoch, writes, catchUp: true);
+
+    private async Task<ReplicaStatus> ApplyAsync(long sequencerEpoch, SequencedWrite[] writes, bool catchUp)
     {
         ArgumentNullException.ThrowIfNull(writes);
         await _writeGate.WaitAsync();
@@ -247,6 +255,7 @@ internal sealed partial class ShardReplicaGrain(
                 // Logged first, then applied; acknowledged (below) only after the flush.
                 ticket = _directory!.Append(ReplicaStore.Encode(write));
                 _store.Apply(write);
+                _caughtUpWrites += catchUp ? 1 : 0;
             }
 
             await DurableDirectory.WaitDurableAsync(ticket);
@@ -312,6 +321,20 @@ internal sealed partial class ShardReplicaGrain(
         return Task.FromResult(_store!.ReadPage(afterKey, max).ToArray());
     }
 
+    public async Task<SequencedWrite[]?> ReadTailAsync(long afterLsn, int max)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
+        await _writeGate.WaitAsync(); // after a write's flush: the tail holds only durable writes
+        try
+        {
+            return _copying || _needsCopy || _fenced ? null : _store!.ReadTail(afterLsn, max);
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
     public async Task BeginCopyAsync(long sequencerEpoch)
     {
         await _writeGate.WaitAsync();
@@ -344,6 +367,8 @@ internal sealed partial class ShardReplicaGrain(
             {
                 _store!.ApplyRecord(new ShardWrite { Key = record.Key, Vector = record.Vector, Payload = record.Payload });
             }
+
+            _copiedRecords += records.Length;
         }
         finally
         {

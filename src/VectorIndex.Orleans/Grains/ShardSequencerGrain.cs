@@ -156,7 +156,8 @@ internal sealed partial class ShardSequencerGrain(
             }
             else if (source >= 0)
             {
-                statuses[i] = await CopyAsync(source, i);
+                // Behind with its data: the source's log tail, when it reaches back far enough; else a copy.
+                statuses[i] = (s.NeedsCopy ? null : await CatchUpAsync(source, i, s.AppliedLsn)) ?? await CopyAsync(source, i);
             }
 
             allCurrent &= statuses[i] is { Ready: true } current && current.AppliedLsn == _lastLsn;
@@ -164,6 +165,41 @@ internal sealed partial class ShardSequencerGrain(
 
         _needsSync = !allCurrent;
         return statuses;
+    }
+
+    // Sends a lagging replica the writes it missed, from a current replica's in-memory log tail. Null when the tail
+    // does not reach back far enough or a call fails: the caller copies instead. No write runs meanwhile (this grain
+    // is not reentrant), so the source stays at the last sequence number throughout.
+    private async Task<ReplicaStatus?> CatchUpAsync(int source, int target, long applied)
+    {
+        long epoch = state.State.Epoch;
+        try
+        {
+            while (applied < _lastLsn)
+            {
+                var tail = await _replicas[source].ReadTailAsync(applied, _options.CopyPageSize).WaitAsync(_options.ReplicaCallTimeout);
+                if (tail is not { Length: > 0 })
+                {
+                    return null;
+                }
+
+                var status = await _replicas[target].CatchUpAsync(epoch, tail).WaitAsync(_options.ReplicaCallTimeout);
+                if (status.AppliedLsn <= applied)
+                {
+                    return null; // it did not move (a gap: it went back meanwhile)
+                }
+
+                applied = status.AppliedLsn;
+            }
+
+            LogCaughtUp(logger, this.GetPrimaryKeyString(), target, source, _lastLsn);
+            return await _replicas[target].MarkReadyAsync(epoch).WaitAsync(_options.ReplicaCallTimeout);
+        }
+        catch (Exception ex)
+        {
+            LogCopyFailed(logger, ex, this.GetPrimaryKeyString(), target);
+            return null;
+        }
     }
 
     // Copies every record of a current replica to a lagging one. No write runs meanwhile (this grain is not reentrant),
@@ -212,6 +248,9 @@ internal sealed partial class ShardSequencerGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Shard {Shard}: copying replica {Source} to replica {Target} at sequence number {Lsn}")]
     private static partial void LogCopy(ILogger logger, string shard, int source, int target, long lsn);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Shard {Shard}: replica {Target} caught up from replica {Source}'s log tail to sequence number {Lsn}")]
+    private static partial void LogCaughtUp(ILogger logger, string shard, int target, int source, long lsn);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard}: the copy to replica {Target} failed")]
     private static partial void LogCopyFailed(ILogger logger, Exception exception, string shard, int target);

@@ -24,6 +24,13 @@ internal sealed class ReplicaStore : IDurableState, IDisposable
     private HnswIndex _index;
     private long _appliedLsn;
 
+    // The latest applied writes, contiguous in sequence number and ending at the applied one (a log tail a lagging peer
+    // can catch up from), bounded by _tailLimit bytes.
+    private readonly Queue<SequencedWrite> _tail = new();
+    private long _tailBytes;
+    private long _tailLast;
+    private long _tailLimit;
+
     public ReplicaStore(HnswOptions options)
     {
         _options = options;
@@ -107,7 +114,73 @@ internal sealed class ReplicaStore : IDurableState, IDisposable
 
         ApplyRecord(write.Write);
         Volatile.Write(ref _appliedLsn, write.Lsn);
+        KeepInTail(write);
     }
+
+    /// <summary>How many bytes of the latest writes to keep for <see cref="ReadTail"/> (0: none); trims at once.</summary>
+    public long TailLimit
+    {
+        get => _tailLimit;
+        set
+        {
+            _tailLimit = value;
+            TrimTail();
+        }
+    }
+
+    /// <summary>
+    /// The writes after <paramref name="afterLsn"/>, up to <paramref name="max"/> of them, from the in-memory tail;
+    /// null when the tail does not reach back to <paramref name="afterLsn"/> + 1 (the peer needs a copy).
+    /// </summary>
+    public SequencedWrite[]? ReadTail(long afterLsn, int max)
+    {
+        if (afterLsn >= _appliedLsn)
+        {
+            return [];
+        }
+
+        if (_tail.Count == 0 || _tail.Peek().Lsn > afterLsn + 1)
+        {
+            return null;
+        }
+
+        return [.. _tail.SkipWhile(w => w.Lsn <= afterLsn).Take(max)];
+    }
+
+    private void KeepInTail(SequencedWrite write)
+    {
+        if (_tailLimit <= 0)
+        {
+            return;
+        }
+
+        if (_tail.Count > 0 && _tailLast != write.Lsn - 1)
+        {
+            ClearTail(); // not contiguous: a tail with a gap could not catch anyone up
+        }
+
+        _tail.Enqueue(write);
+        _tailLast = write.Lsn;
+        _tailBytes += SizeOf(write);
+        TrimTail();
+    }
+
+    private void TrimTail()
+    {
+        while (_tail.Count > 0 && _tailBytes > _tailLimit)
+        {
+            _tailBytes -= SizeOf(_tail.Dequeue());
+        }
+    }
+
+    private void ClearTail()
+    {
+        _tail.Clear();
+        _tailBytes = 0;
+    }
+
+    private static long SizeOf(SequencedWrite write) =>
+        64 + ((long)(write.Write.Vector?.Length ?? 0) * sizeof(float)) + (write.Write.Payload?.Length ?? 0);
 
     /// <summary>Puts a record copied from another replica (not logged: a checkpoint follows the copy).</summary>
     public void ApplyRecord(ShardWrite write)
@@ -138,7 +211,11 @@ internal sealed class ReplicaStore : IDurableState, IDisposable
     }
 
     /// <summary>Sets the applied sequence number after a copy from another replica.</summary>
-    public void SetAppliedLsn(long lsn) => Volatile.Write(ref _appliedLsn, lsn);
+    public void SetAppliedLsn(long lsn)
+    {
+        Volatile.Write(ref _appliedLsn, lsn);
+        ClearTail(); // the copied state came without its writes
+    }
 
     public StoredRecord? Get(ulong key)
     {
@@ -229,6 +306,7 @@ internal sealed class ReplicaStore : IDurableState, IDisposable
             }
 
             _appliedLsn = lsn;
+            ClearTail();
         }
         catch (EndOfStreamException ex)
         {
@@ -274,6 +352,7 @@ internal sealed class ReplicaStore : IDurableState, IDisposable
         }
 
         _appliedLsn = 0;
+        ClearTail();
     }
 
     /// <summary>A page of records in key order after <paramref name="afterKey"/> (exclusive, or from the start when null).</summary>
