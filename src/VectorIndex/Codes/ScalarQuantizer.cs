@@ -243,7 +243,7 @@ internal sealed unsafe class ScalarQuantizer
     /// </summary>
     public int Encode(float* vector, byte* code)
     {
-        int clipped = EncodeQuery(vector, code);
+        int clipped = EncodeCore(vector, code);
         Interlocked.Add(ref _coded, Dimensions);
         if (clipped > 0)
         {
@@ -253,8 +253,33 @@ internal sealed unsafe class ScalarQuantizer
         return clipped;
     }
 
-    /// <summary>As <see cref="Encode"/>, without counting (a query is not stored).</summary>
+    /// <summary>
+    /// As <see cref="Encode"/>, without counting (a query is not stored), into <see cref="QueryBytes"/> bytes: unsigned
+    /// 4-bit codes are written as two nibble planes (<see cref="Distance.NibblePlaneKernel"/>), the others as stored.
+    /// </summary>
     public int EncodeQuery(float* vector, byte* code)
+    {
+        if (Kind == Quantization.Int4 && !Signed)
+        {
+            // Code first, then split: the planes hold exactly the nibbles a stored code of this vector would.
+            int clippedPlanes = EncodeCore(vector, code);
+            for (int i = CodeBytes - 1; i >= 0; i--)
+            {
+                byte b = code[i];
+                code[i] = (byte)(b & 0xF);
+                code[CodeBytes + i] = (byte)(b >> 4);
+            }
+
+            return clippedPlanes;
+        }
+
+        return EncodeCore(vector, code);
+    }
+
+    /// <summary>Bytes <see cref="EncodeQuery"/> writes: <see cref="CodeBytes"/>, twice that for unsigned 4-bit codes.</summary>
+    public int QueryBytes => Kind == Quantization.Int4 && !Signed ? 2 * CodeBytes : CodeBytes;
+
+    private int EncodeCore(float* vector, byte* code)
     {
         new Span<byte>(code, CodeBytes).Clear();
         int clipped = 0;

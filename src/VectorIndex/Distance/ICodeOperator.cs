@@ -84,63 +84,6 @@ internal readonly struct ProductS8 : ICodeOperator
 }
 
 /// <summary>
-/// Unsigned 4-bit codes, two per byte (low nibble first), <c>acc + (a - b)^2</c> over both nibbles: the nibble
-/// differences (at most 15) are taken in bytes, squared and paired by <c>vpmaddubsw</c> into 16 bits (at most 900
-/// with both nibbles), then paired into 32 bits by <c>vpmaddwd</c> with ones.
-/// </summary>
-internal readonly struct SquaredDifferenceU4 : ICodeOperator
-{
-    public static int Accumulate(byte a, byte b, int acc)
-    {
-        int lo = (a & 0xF) - (b & 0xF);
-        int hi = (a >> 4) - (b >> 4);
-        return acc + (lo * lo) + (hi * hi);
-    }
-
-    public static Vector128<int> Accumulate(Vector128<byte> a, Vector128<byte> b, Vector128<int> acc)
-    {
-        var nibble = Vector128.Create((byte)0xF);
-        var lo = Vector128.Abs((a & nibble).AsSByte() - (b & nibble).AsSByte()).AsByte();
-        var hi = Vector128.Abs(Vector128.ShiftRightLogical(a, 4).AsSByte() - Vector128.ShiftRightLogical(b, 4).AsSByte()).AsByte();
-        if (Ssse3.IsSupported)
-        {
-            var pairs = Ssse3.MultiplyAddAdjacent(lo, lo.AsSByte()) + Ssse3.MultiplyAddAdjacent(hi, hi.AsSByte());
-            return acc + Sse2.MultiplyAddAdjacent(pairs, Vector128<short>.One);
-        }
-
-        return acc + CodeMath.SquaresWidened(lo) + CodeMath.SquaresWidened(hi);
-    }
-
-    public static Vector256<int> Accumulate(Vector256<byte> a, Vector256<byte> b, Vector256<int> acc)
-    {
-        var nibble = Vector256.Create((byte)0xF);
-        var lo = Vector256.Abs((a & nibble).AsSByte() - (b & nibble).AsSByte()).AsByte();
-        var hi = Vector256.Abs(Vector256.ShiftRightLogical(a, 4).AsSByte() - Vector256.ShiftRightLogical(b, 4).AsSByte()).AsByte();
-        if (Avx2.IsSupported)
-        {
-            var pairs = Avx2.MultiplyAddAdjacent(lo, lo.AsSByte()) + Avx2.MultiplyAddAdjacent(hi, hi.AsSByte());
-            return acc + Avx2.MultiplyAddAdjacent(pairs, Vector256<short>.One);
-        }
-
-        return acc + CodeMath.SquaresWidened(lo) + CodeMath.SquaresWidened(hi);
-    }
-
-    public static Vector512<int> Accumulate(Vector512<byte> a, Vector512<byte> b, Vector512<int> acc)
-    {
-        var nibble = Vector512.Create((byte)0xF);
-        var lo = Vector512.Abs((a & nibble).AsSByte() - (b & nibble).AsSByte()).AsByte();
-        var hi = Vector512.Abs(Vector512.ShiftRightLogical(a, 4).AsSByte() - Vector512.ShiftRightLogical(b, 4).AsSByte()).AsByte();
-        if (Avx512BW.IsSupported)
-        {
-            var pairs = Avx512BW.MultiplyAddAdjacent(lo, lo.AsSByte()) + Avx512BW.MultiplyAddAdjacent(hi, hi.AsSByte());
-            return acc + Avx512BW.MultiplyAddAdjacent(pairs, Vector512<short>.One);
-        }
-
-        return acc + CodeMath.SquaresWidened(lo) + CodeMath.SquaresWidened(hi);
-    }
-}
-
-/// <summary>
 /// Signed 4-bit codes (two's complement nibbles, -8..7; two per byte, low nibble first), <c>acc + a * b</c> over both
 /// nibbles: each nibble is sign-extended in its byte (<c>(n ^ 8) - 8</c>), then <c>vpmaddubsw</c> multiplies |a| by b
 /// carrying a's sign (<c>vpsignb</c>), pairs into 16 bits, and <c>vpmaddwd</c> with ones pairs into 32.

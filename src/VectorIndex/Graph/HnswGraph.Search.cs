@@ -88,7 +88,7 @@ internal sealed unsafe partial class HnswGraph
                     Walk(segments, new CodeSpace<ProductS8>(qc, length, factor, bias), scratch, entry, limit, ef, filter, bridgeRejected);
                     break;
                 case (_, false):
-                    Walk(segments, new CodeSpace<SquaredDifferenceU4>(qc, length, factor, bias), scratch, entry, limit, ef, filter, bridgeRejected);
+                    Walk(segments, new NibblePlaneSpace(qc, length, factor, bias), scratch, entry, limit, ef, filter, bridgeRejected);
                     break;
                 default:
                     Walk(segments, new CodeSpace<ProductS4>(qc, length, factor, bias), scratch, entry, limit, ef, filter, bridgeRejected);

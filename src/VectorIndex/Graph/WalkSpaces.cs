@@ -74,6 +74,36 @@ internal readonly unsafe struct CodeSpace<TOperator> : IWalkSpace
     public void Prefetch(NodeSegments segments, int id) => WalkSpace.Prefetch(segments.Code(id), _prefetchLines);
 }
 
+/// <summary>
+/// The walk over unsigned 4-bit codes: the query was written as two nibble planes once
+/// (<see cref="Codes.ScalarQuantizer.EncodeQuery"/>), so a distance splits only the stored code
+/// (<see cref="NibblePlaneKernel"/>). <c>Bias + Factor * sum</c> as for <see cref="CodeSpace{TOperator}"/>.
+/// </summary>
+internal readonly unsafe struct NibblePlaneSpace : IWalkSpace
+{
+    private readonly byte* _planes;
+    private readonly nuint _length;
+    private readonly int _prefetchLines;
+    private readonly float _factor;
+    private readonly float _bias;
+
+    public NibblePlaneSpace(byte* planes, int length, float factor, float bias)
+    {
+        _planes = planes;
+        _length = (nuint)length;
+        _prefetchLines = length / 64;
+        _factor = factor;
+        _bias = bias;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float Distance(NodeSegments segments, int id) =>
+        _bias + (_factor * NibblePlaneKernel.Sum(ref *segments.Code(id), ref *_planes, _length));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Prefetch(NodeSegments segments, int id) => WalkSpace.Prefetch(segments.Code(id), _prefetchLines);
+}
+
 internal static unsafe class WalkSpace
 {
     /// <summary>Starts loading <paramref name="lines"/> cache lines from <paramref name="p"/>.</summary>
