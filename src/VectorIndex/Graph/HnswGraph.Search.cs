@@ -82,16 +82,16 @@ internal sealed unsafe partial class HnswGraph
             switch (quantizer.Kind, quantizer.Signed)
             {
                 case (Quantization.Int8, false):
-                    Walk(segments, new CodeSpace<SquaredDifferenceU8>(qc, length, factor, bias), scratch, entry, limit, ef, filter, bridgeRejected);
+                    Walk(segments, new CodeSpace<OperatorSum<SquaredDifferenceU8>>(qc, length, factor, bias), scratch, entry, limit, ef, filter, bridgeRejected);
                     break;
                 case (Quantization.Int8, true):
-                    Walk(segments, new CodeSpace<ProductS8>(qc, length, factor, bias), scratch, entry, limit, ef, filter, bridgeRejected);
+                    Walk(segments, new CodeSpace<OperatorSum<ProductS8>>(qc, length, factor, bias), scratch, entry, limit, ef, filter, bridgeRejected);
                     break;
                 case (_, false):
-                    Walk(segments, new NibblePlaneSpace(qc, length, factor, bias), scratch, entry, limit, ef, filter, bridgeRejected);
+                    Walk(segments, new CodeSpace<NibblePlaneSum>(qc, length, factor, bias), scratch, entry, limit, ef, filter, bridgeRejected);
                     break;
                 default:
-                    Walk(segments, new CodeSpace<ProductS4>(qc, length, factor, bias), scratch, entry, limit, ef, filter, bridgeRejected);
+                    Walk(segments, new CodeSpace<OperatorSum<ProductS4>>(qc, length, factor, bias), scratch, entry, limit, ef, filter, bridgeRejected);
                     break;
             }
         }

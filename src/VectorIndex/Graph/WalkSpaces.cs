@@ -45,11 +45,11 @@ internal readonly unsafe struct FloatSpace<TDistance> : IWalkSpace
 }
 
 /// <summary>
-/// The codes of a quantised index (see <c>Codes/ScalarQuantizer</c>): the integer kernel of <typeparamref name="TOperator"/>
+/// The codes of a quantised index (see <c>Codes/ScalarQuantizer</c>): the integer sum <typeparamref name="TSum"/>
 /// over the coded query and the node's code, turned into the metric's units by one multiply-add.
 /// </summary>
-internal readonly unsafe struct CodeSpace<TOperator> : IWalkSpace
-    where TOperator : struct, ICodeOperator
+internal readonly unsafe struct CodeSpace<TSum> : IWalkSpace
+    where TSum : struct, ICodeSum
 {
     private readonly byte* _query;
     private readonly nuint _length;
@@ -68,40 +68,31 @@ internal readonly unsafe struct CodeSpace<TOperator> : IWalkSpace
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float Distance(NodeSegments segments, int id) =>
-        _bias + (_factor * CodeKernel.Sum<TOperator>(ref *_query, ref *segments.Code(id), _length));
+        _bias + (_factor * TSum.Sum(ref *segments.Code(id), ref *_query, _length));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Prefetch(NodeSegments segments, int id) => WalkSpace.Prefetch(segments.Code(id), _prefetchLines);
 }
 
-/// <summary>
-/// The walk over unsigned 4-bit codes: the query was written as two nibble planes once
-/// (<see cref="Codes.ScalarQuantizer.EncodeQuery"/>), so a distance splits only the stored code
-/// (<see cref="NibblePlaneKernel"/>). <c>Bias + Factor * sum</c> as for <see cref="CodeSpace{TOperator}"/>.
-/// </summary>
-internal readonly unsafe struct NibblePlaneSpace : IWalkSpace
+/// <summary>The integer sum a <see cref="CodeSpace{TSum}"/> measures between a stored code and the coded query.</summary>
+internal interface ICodeSum
 {
-    private readonly byte* _planes;
-    private readonly nuint _length;
-    private readonly int _prefetchLines;
-    private readonly float _factor;
-    private readonly float _bias;
+    static abstract int Sum(ref byte code, ref byte query, nuint length);
+}
 
-    public NibblePlaneSpace(byte* planes, int length, float factor, float bias)
-    {
-        _planes = planes;
-        _length = (nuint)length;
-        _prefetchLines = length / 64;
-        _factor = factor;
-        _bias = bias;
-    }
-
+/// <summary>Code and query coded alike, combined by <typeparamref name="TOperator"/> (<see cref="CodeKernel"/>).</summary>
+internal readonly struct OperatorSum<TOperator> : ICodeSum
+    where TOperator : struct, ICodeOperator
+{
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public float Distance(NodeSegments segments, int id) =>
-        _bias + (_factor * NibblePlaneKernel.Sum(ref *segments.Code(id), ref *_planes, _length));
+    public static int Sum(ref byte code, ref byte query, nuint length) => CodeKernel.Sum<TOperator>(ref query, ref code, length);
+}
 
+/// <summary>Unsigned 4-bit codes against a query written once as two nibble planes (<see cref="NibblePlaneKernel"/>).</summary>
+internal readonly struct NibblePlaneSum : ICodeSum
+{
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Prefetch(NodeSegments segments, int id) => WalkSpace.Prefetch(segments.Code(id), _prefetchLines);
+    public static int Sum(ref byte code, ref byte query, nuint length) => NibblePlaneKernel.Sum(ref code, ref query, length);
 }
 
 internal static unsafe class WalkSpace
