@@ -70,6 +70,12 @@ public interface IShardReplicaGrain : IGrainWithStringKey
     /// <exception cref="ReplicaUnavailableException">The replica is not caught up yet.</exception>
     Task<StoredRecord?> GetAsync(ulong key);
 
+    /// <summary>Reads several records.</summary>
+    /// <param name="keys">The keys.</param>
+    /// <returns>The records, in the order of <paramref name="keys"/>; null for a key with none.</returns>
+    /// <exception cref="ReplicaUnavailableException">The replica is not caught up yet.</exception>
+    Task<StoredRecord?[]> GetManyAsync(ulong[] keys);
+
     /// <summary>Reads records in key order, for copying to another replica or listing.</summary>
     /// <param name="afterKey">Start after this key, or null for the first page.</param>
     /// <param name="max">The page size.</param>

@@ -306,6 +306,19 @@ internal sealed partial class ShardReplicaGrain(
         return Task.FromResult(_store!.Get(key));
     }
 
+    public Task<StoredRecord?[]> GetManyAsync(ulong[] keys)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        ThrowIfNotServing();
+        var records = new StoredRecord?[keys.Length];
+        for (int i = 0; i < keys.Length; i++)
+        {
+            records[i] = _store!.Get(keys[i]);
+        }
+
+        return Task.FromResult(records);
+    }
+
     public Task<StoredRecord[]> ReadPageAsync(ulong? afterKey, int max)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);

@@ -62,6 +62,11 @@ internal sealed partial class ShardSequencerGrain(
             throw new WriteQuorumException($"Shard '{this.GetPrimaryKeyString()}': no replica answered, the write was not sent.");
         }
 
+        if (writes.Any(w => w.OriginalKey is not null))
+        {
+            writes = await CheckOriginalKeysAsync(writes);
+        }
+
         if (writes.Length == 0)
         {
             return _lastLsn;
@@ -107,6 +112,74 @@ internal sealed partial class ShardSequencerGrain(
         }
 
         return last;
+    }
+
+    // Checks the original keys of writes to hashed keys against the records their keys hold at the shard's last sequence
+    // number (no write runs meanwhile: this grain is not reentrant), in batch order: an upsert over another original key
+    // refuses the batch; a delete of another original key is dropped. Returns the writes to sequence.
+    private async Task<ShardWrite[]> CheckOriginalKeysAsync(ShardWrite[] writes)
+    {
+        ulong[] keys = [.. writes.Where(w => w.OriginalKey is not null).Select(w => w.Key).Distinct()];
+        var stored = await ReadCurrentAsync(keys);
+        var current = new Dictionary<ulong, (bool Exists, string? Original)>(keys.Length);
+        for (int i = 0; i < keys.Length; i++)
+        {
+            current[keys[i]] = stored[i] is { } record ? (true, HashedKeys.OriginalKeyOf(record.Payload)) : (false, null);
+        }
+
+        var kept = new List<ShardWrite>(writes.Length);
+        foreach (var write in writes)
+        {
+            if (current.TryGetValue(write.Key, out var now))
+            {
+                if (write.OriginalKey is { } original)
+                {
+                    if (write.IsDelete)
+                    {
+                        if (!now.Exists || !string.Equals(now.Original, original, StringComparison.Ordinal))
+                        {
+                            continue; // the record this delete names does not exist
+                        }
+                    }
+                    else if (now.Exists && !string.Equals(now.Original, original, StringComparison.Ordinal))
+                    {
+                        throw new KeyCollisionException(
+                            $"The key '{original}' hashes to storage key {write.Key}, which holds the record of key '{now.Original ?? "(none)"}' (a 64-bit collision); nothing of the batch to shard '{this.GetPrimaryKeyString()}' was written.");
+                    }
+                }
+
+                current[write.Key] = write.IsDelete ? (false, null) : (true, write.OriginalKey ?? HashedKeys.OriginalKeyOf(write.Payload));
+            }
+
+            kept.Add(write);
+        }
+
+        return kept.Count == writes.Length ? writes : [.. kept];
+    }
+
+    // The records of keys as a replica at the shard's last sequence number holds them.
+    private async Task<StoredRecord?[]> ReadCurrentAsync(ulong[] keys)
+    {
+        Exception? failure = null;
+        foreach (var replica in _replicas)
+        {
+            try
+            {
+                var status = await replica.GetStatusAsync().WaitAsync(_options.ReplicaCallTimeout);
+                if (status.Ready && !status.NeedsCopy && status.AppliedLsn == _lastLsn)
+                {
+                    return await replica.GetManyAsync(keys).WaitAsync(_options.ReplicaCallTimeout);
+                }
+            }
+            catch (Exception ex)
+            {
+                failure ??= ex;
+            }
+        }
+
+        throw new WriteQuorumException(
+            $"Shard '{this.GetPrimaryKeyString()}': no replica at sequence number {_lastLsn} could be read to check the writes' original keys; nothing was written.",
+            failure ?? new ReplicaUnavailableException("No replica is current."));
     }
 
     public async Task<ReplicaStatus?[]> SyncAsync()

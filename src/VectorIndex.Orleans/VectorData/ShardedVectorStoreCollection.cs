@@ -7,8 +7,12 @@ using Microsoft.Extensions.VectorData.ProviderServices;
 namespace VectorIndex.Orleans.VectorData;
 
 /// <summary>
-/// A Microsoft.Extensions.VectorData collection sharded over an Orleans cluster: keys <c>ulong</c>, <c>long</c> or
-/// <c>int</c>; one vector property (<c>ReadOnlyMemory&lt;float&gt;</c>, <c>float[]</c>, <c>Embedding&lt;float&gt;</c>);
+/// A Microsoft.Extensions.VectorData collection sharded over an Orleans cluster: keys <c>ulong</c>, <c>long</c>,
+/// <c>int</c> (stored as they are), <see cref="Guid"/> or <c>string</c> (hashed to 64-bit storage keys by
+/// <see cref="HashedKeys"/>, the original key kept in the payload property <see cref="HashedKeys.OriginalKeyProperty"/>,
+/// so reads and searches return it; an upsert whose storage key holds another key's record throws
+/// <see cref="KeyCollisionException"/> and writes nothing of that shard's part of the batch; Guid keys that are null or
+/// <see cref="Guid.Empty"/> are generated and written back to the record); one vector property (<c>ReadOnlyMemory&lt;float&gt;</c>, <c>float[]</c>, <c>Embedding&lt;float&gt;</c>);
 /// data properties stored as JSON with the vector. Searches go to every shard; by default a search some shard did not
 /// answer throws <see cref="VectorStoreException"/> (see <see cref="ShardedVectorStoreOptions.AllowPartialResults"/>).
 /// Search filters are evaluated inside each shard: comparisons of data properties with values, bool properties,
@@ -78,8 +82,9 @@ public sealed class ShardedVectorStoreCollection<TKey, TRecord> : VectorStoreCol
     public override async Task<TRecord?> GetAsync(TKey key, RecordRetrievalOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        var stored = await Wrap("Get", () => _collection.GetAsync(ShardedRecordMapper<TRecord>.ToKey(key))).ConfigureAwait(false);
-        return stored is null ? null : _mapper.ToRecord(stored, options?.IncludeVectors ?? false);
+        object normalized = _mapper.NormalizeKey(key, nameof(key));
+        var stored = await Wrap("Get", () => _collection.GetAsync(ShardedRecordMapper<TRecord>.ToKey(normalized))).ConfigureAwait(false);
+        return stored is null || !ShardedRecordMapper<TRecord>.IsRecordOf(stored, normalized) ? null : _mapper.ToRecord(stored, options?.IncludeVectors ?? false);
     }
 
     /// <inheritdoc/>
@@ -136,7 +141,7 @@ public sealed class ShardedVectorStoreCollection<TKey, TRecord> : VectorStoreCol
     public override Task DeleteAsync(IEnumerable<TKey> keys, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(keys);
-        var writes = keys.Select(k => new ShardWrite { Key = ShardedRecordMapper<TRecord>.ToKey(k) }).ToList();
+        var writes = keys.Select(k => _mapper.ToDelete(k)).ToList();
         return Wrap("Delete", async () =>
         {
             await _collection.WriteAsync(writes).ConfigureAwait(false);

@@ -1,0 +1,174 @@
+using System.Text;
+using Microsoft.Extensions.VectorData;
+using VectorIndex.Orleans.VectorData;
+using VectorIndex.VectorData;
+
+namespace VectorIndex.Orleans.Tests;
+
+public sealed class Note
+{
+    [VectorStoreKey]
+    public string Id { get; set; } = "";
+
+    [VectorStoreData]
+    public string Text { get; set; } = "";
+
+    [VectorStoreData]
+    public int Rank { get; set; }
+
+    [VectorStoreVector(4, DistanceFunction = DistanceFunction.EuclideanSquaredDistance)]
+    public float[] Vector { get; set; } = [];
+}
+
+public sealed class Item
+{
+    [VectorStoreKey]
+    public Guid Id { get; set; }
+
+    [VectorStoreData]
+    public string Text { get; set; } = "";
+
+    [VectorStoreVector(4, DistanceFunction = DistanceFunction.EuclideanSquaredDistance)]
+    public float[] Vector { get; set; } = [];
+}
+
+/// <summary>One two-silo cluster shared by the tests of <see cref="ShardedStoreParityTests"/> (each uses its own collections).</summary>
+public sealed class ParityClusterFixture : IAsyncLifetime
+{
+    public TestClusterHandle Cluster { get; private set; } = null!;
+
+    public ShardedVectorStore Store { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Cluster = await TestClusterHandle.StartAsync(silos: 2);
+        Store = new ShardedVectorStore(Cluster.Grains, new ShardedVectorStoreOptions { ShardCount = 4, ReplicationFactor = 2 });
+    }
+
+    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+}
+
+/// <summary>MEVD features of the in-process connector, over the cluster: Guid and string keys, deleting collections, filtered reads.</summary>
+public class ShardedStoreParityTests(ParityClusterFixture fixture) : IClassFixture<ParityClusterFixture>
+{
+    // Pseudo-random, so that no two distances tie (the two stores break ties differently).
+    private static float[] V(int i)
+    {
+        var random = new Random(i);
+        return [random.NextSingle(), random.NextSingle(), random.NextSingle(), random.NextSingle() + 0.1f];
+    }
+
+    [Fact]
+    public void Hashes_are_the_documented_stable_functions()
+    {
+        // FNV-1a 64 of UTF-8 then SplitMix64 (FNV-1a of "" is the offset basis; of "a", the published test vector).
+        HashedKeys.Hash("").Should().Be(0xf52a15e9a9b5e89bUL);
+        HashedKeys.Hash("a").Should().Be(0x2c0bdbf481420f8UL);
+        HashedKeys.Hash("hotel 42").Should().Be(0xbdf9a7fa836df94cUL);
+        HashedKeys.Hash("héllo").Should().Be(0x18e366c2ac71cbbeUL);
+        HashedKeys.Hash(new string('x', 1000)).Should().Be(HashedKeys.Hash(new string('x', 1000)));
+        HashedKeys.Hash(new Guid("01234567-89ab-cdef-0123-456789abcdef")).Should().Be(0xaace9cc3f05a3a87UL);
+        HashedKeys.OriginalKeyOf(Encoding.UTF8.GetBytes("{\"a\":[1,{\"$key\":\"no\"}],\"$key\":\"yes\"}")).Should().Be("yes");
+        HashedKeys.OriginalKeyOf(Encoding.UTF8.GetBytes("[1]")).Should().BeNull();
+        HashedKeys.OriginalKeyOf(Encoding.UTF8.GetBytes("{\"$key\":3}")).Should().BeNull();
+    }
+
+    // Application code: it knows only VectorStore. Returns what it observed of the keys.
+    private static async Task<List<string>> KeysApplicationAsync(VectorStore store)
+    {
+        var seen = new List<string>();
+        var notes = store.GetCollection<string, Note>("notes");
+        await notes.EnsureCollectionExistsAsync();
+        await notes.UpsertAsync(Enumerable.Range(0, 40).Select(i => new Note { Id = "note-" + i, Text = "text " + i, Rank = i % 4, Vector = V(i) }));
+        await notes.UpsertAsync(new Note { Id = "", Text = "empty key", Rank = 9, Vector = V(100) });
+        await notes.UpsertAsync(new Note { Id = "note-3", Text = "renamed", Rank = 3, Vector = V(3) });
+        await notes.DeleteAsync("note-5");
+        seen.Add("get " + (await notes.GetAsync("note-3"))?.Id + " " + (await notes.GetAsync("note-3"))?.Text);
+        seen.Add("get-empty " + (await notes.GetAsync(""))?.Text);
+        seen.Add("deleted " + ((await notes.GetAsync("note-5")) is null));
+        seen.Add("missing " + ((await notes.GetAsync("never")) is null));
+        await foreach (var hit in notes.SearchAsync(V(5), top: 4))
+        {
+            seen.Add($"hit {hit.Record.Id} {hit.Record.Text}");
+        }
+
+        await foreach (var note in notes.GetAsync(["note-1", "never", "note-2"]))
+        {
+            seen.Add("many " + note.Id);
+        }
+
+        var items = store.GetCollection<Guid, Item>("items");
+        await items.EnsureCollectionExistsAsync();
+        var ids = Enumerable.Range(0, 20).Select(i => new Guid(i + 1, 0, 0, new byte[8])).ToList();
+        await items.UpsertAsync(ids.Select((id, i) => new Item { Id = id, Text = "item " + i, Vector = V(i) }));
+        await items.DeleteAsync(ids[4]);
+        seen.Add("item " + (await items.GetAsync(ids[2]))?.Id + " " + (await items.GetAsync(ids[2]))?.Text);
+        seen.Add("item-deleted " + ((await items.GetAsync(ids[4])) is null));
+        await foreach (var hit in items.SearchAsync(V(4), top: 3))
+        {
+            seen.Add($"item-hit {hit.Record.Id} {hit.Record.Text}");
+        }
+
+        // An auto-generated key is written back to the record and finds it again.
+        var generated = new Item { Text = "generated", Vector = V(50) };
+        await items.UpsertAsync(generated);
+        generated.Id.Should().NotBe(Guid.Empty);
+        (await items.GetAsync(generated.Id))!.Text.Should().Be("generated");
+        await foreach (var hit in items.SearchAsync(V(50), top: 1))
+        {
+            hit.Record.Id.Should().Be(generated.Id);
+        }
+
+        return seen;
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Guid_and_string_keys_give_the_same_keys_in_process_and_on_the_cluster()
+    {
+        using var local = new VectorIndexVectorStore();
+        var expected = await KeysApplicationAsync(local);
+        var actual = await KeysApplicationAsync(fixture.Store);
+        actual.Should().Equal(expected);
+        actual.Should().Contain("get note-3 renamed").And.Contain("get-empty empty key").And.Contain("deleted True")
+            .And.Contain("many note-1").And.Contain("many note-2").And.Contain($"item {new Guid(3, 0, 0, new byte[8])} item 2");
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task A_64_bit_collision_is_refused_and_leaves_the_stored_record()
+    {
+        var notes = fixture.Store.GetCollection<string, Note>("collide");
+        await notes.EnsureCollectionExistsAsync();
+        ulong storageKey = HashedKeys.Hash("alpha");
+
+        // Another key stored under alpha's storage key, as if "beta" hashed to the same 64 bits.
+        byte[] payload = Encoding.UTF8.GetBytes("{\"$key\":\"beta\",\"Text\":\"beta's\",\"Rank\":1}");
+        await notes.Collection.UpsertAsync(storageKey, V(1), payload);
+
+        var upsert = () => notes.UpsertAsync(new Note { Id = "alpha", Text = "alpha's", Vector = V(2) });
+        (await upsert.Should().ThrowAsync<KeyCollisionException>()).Which.Message.Should().Contain("'alpha'").And.Contain("'beta'");
+        (await notes.GetAsync("alpha")).Should().BeNull("the record under its storage key is beta's");
+        await notes.DeleteAsync("alpha"); // names no record: nothing happens
+        var stored = await notes.Collection.GetAsync(storageKey);
+        stored!.Payload.Should().Equal(payload);
+        var hits = await notes.SearchAsync(V(1), top: 1).ToListAsync();
+        hits.Should().ContainSingle().Which.Record.Should().BeEquivalentTo(new { Id = "beta", Text = "beta's", Rank = 1 });
+
+        // Two original keys on one storage key within one batch: the batch is refused, nothing written.
+        ulong fresh = HashedKeys.Hash("gamma");
+        var batch = () => notes.Collection.WriteAsync(
+        [
+            new ShardWrite { Key = fresh, Vector = V(3), Payload = Encoding.UTF8.GetBytes("{\"$key\":\"gamma\"}"), OriginalKey = "gamma" },
+            new ShardWrite { Key = fresh, Vector = V(4), Payload = Encoding.UTF8.GetBytes("{\"$key\":\"delta\"}"), OriginalKey = "delta" },
+        ]);
+        await batch.Should().ThrowAsync<KeyCollisionException>();
+        (await notes.Collection.GetAsync(fresh)).Should().BeNull();
+
+        // A delete then an upsert of another key in one batch is no collision.
+        await notes.Collection.WriteAsync(
+        [
+            new ShardWrite { Key = storageKey, OriginalKey = "beta" },
+            new ShardWrite { Key = storageKey, Vector = V(2), Payload = Encoding.UTF8.GetBytes("{\"$key\":\"alpha\",\"Text\":\"alpha's\"}"), OriginalKey = "alpha" },
+        ]);
+        (await notes.GetAsync("alpha"))!.Text.Should().Be("alpha's");
+    }
+}
