@@ -49,9 +49,31 @@ public sealed class ShardedCollection
         _definition = await _grains.GetGrain<ICollectionGrain>(Name).CreateAsync(definition).ConfigureAwait(false);
     }
 
-    /// <summary>Whether the collection exists.</summary>
+    /// <summary>Whether the collection exists (asks the cluster each time).</summary>
     /// <returns>True when it does.</returns>
-    public async Task<bool> ExistsAsync() => await TryGetDefinitionAsync().ConfigureAwait(false) is not null;
+    public async Task<bool> ExistsAsync()
+    {
+        _definition = await _grains.GetGrain<ICollectionGrain>(Name).GetDefinitionAsync().ConfigureAwait(false);
+        return _definition is not null;
+    }
+
+    /// <summary>
+    /// Deletes the collection and everything it holds; nothing happens when it does not exist. It stops existing at once
+    /// (it leaves the catalog); then each shard's sequencer completes the writes it sequenced before, drops every replica's
+    /// records and files, and refuses later writes (<see cref="InvalidOperationException"/>) until the collection is
+    /// created again. When this completes, no record written before it was called remains, and a re-created collection
+    /// starts empty. A write racing with the deletion is dropped with the collection, refused, or (when it reaches its
+    /// shard after the collection was re-created) applied to the new collection. Other handles that cached the
+    /// definition find out at their next write; a search through a silo that still caches it may answer empty or
+    /// incomplete instead of throwing.
+    /// </summary>
+    /// <returns>A task.</returns>
+    /// <exception cref="ReplicaUnavailableException">A replica did not drop its state: the collection no longer exists, but cannot be re-created before a later call completes the deletion.</exception>
+    public async Task DeleteCollectionAsync()
+    {
+        _definition = null;
+        await _grains.GetGrain<ICollectionGrain>(Name).DeleteAsync().ConfigureAwait(false);
+    }
 
     /// <summary>The definition, or null when the collection does not exist.</summary>
     /// <returns>The definition.</returns>

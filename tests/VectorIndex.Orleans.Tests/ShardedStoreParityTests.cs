@@ -171,4 +171,71 @@ public class ShardedStoreParityTests(ParityClusterFixture fixture) : IClassFixtu
         ]);
         (await notes.GetAsync("alpha"))!.Text.Should().Be("alpha's");
     }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Deleting_a_collection_drops_every_shard_and_a_re_created_one_starts_empty()
+    {
+        var store = fixture.Store;
+        var notes = store.GetCollection<string, Note>("gone");
+        await notes.EnsureCollectionExistsAsync();
+        await notes.UpsertAsync(Enumerable.Range(0, 30).Select(i => new Note { Id = "n" + i, Text = "t" + i, Vector = V(i) }));
+        var stale = new ShardedCollection(fixture.Cluster.Grains, "gone");
+        (await stale.ExistsAsync()).Should().BeTrue(); // this handle keeps the definition
+
+        // A writer on another handle races with the deletion: each of its writes is dropped with the collection or refused.
+        var writerHandle = store.GetCollection<string, Note>("gone");
+        int written = 0;
+        var writer = Task.Run(async () =>
+        {
+            for (int i = 0; ; i++)
+            {
+                try
+                {
+                    await writerHandle.UpsertAsync(new Note { Id = "w" + i, Text = "racing", Vector = V(1000 + i) });
+                    written++;
+                }
+                catch (InvalidOperationException)
+                {
+                    return;
+                }
+            }
+        });
+        while (written < 5)
+        {
+            await Task.Delay(10);
+        }
+
+        string folder = Path.Combine(fixture.Cluster.DataPath, Uri.EscapeDataString("gone"));
+        Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Should().NotBeEmpty("the replicas keep logs and snapshots");
+        await notes.EnsureCollectionDeletedAsync();
+        await writer.WaitAsync(TimeSpan.FromSeconds(30));
+
+        (await notes.CollectionExistsAsync()).Should().BeFalse();
+        (await store.CollectionExistsAsync("gone")).Should().BeFalse();
+        (await store.ListCollectionNamesAsync().ToListAsync()).Should().NotContain("gone");
+        (Directory.Exists(folder) ? Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories) : []).Should().BeEmpty("every replica dropped its files");
+        var write = () => stale.UpsertAsync(HashedKeys.Hash("late"), V(1), Encoding.UTF8.GetBytes("{\"$key\":\"late\"}"));
+        await write.Should().ThrowAsync<InvalidOperationException>("the shards refuse writes of a deleted collection");
+        var upsert = () => notes.UpsertAsync(new Note { Id = "late", Vector = V(1) });
+        await upsert.Should().ThrowAsync<InvalidOperationException>();
+
+        // Idempotent, also for a name that never existed.
+        await notes.EnsureCollectionDeletedAsync();
+        await store.EnsureCollectionDeletedAsync("never-existed");
+
+        // Another layout under the deleted name is refused (silos may cache the old one); the same one starts empty.
+        var otherLayout = new ShardedVectorStore(fixture.Cluster.Grains, new ShardedVectorStoreOptions { ShardCount = 2, ReplicationFactor = 2 });
+        var recreateOther = () => otherLayout.GetCollection<string, Note>("gone").EnsureCollectionExistsAsync();
+        await recreateOther.Should().ThrowAsync<InvalidOperationException>();
+        await notes.EnsureCollectionExistsAsync();
+        (await notes.CollectionExistsAsync()).Should().BeTrue();
+        (await notes.Collection.CountAsync()).Should().Be(0);
+        (await notes.GetAsync("n1")).Should().BeNull();
+        (await notes.SearchAsync(V(1), top: 5).ToListAsync()).Should().BeEmpty();
+        await notes.UpsertAsync(new Note { Id = "n1", Text = "new", Vector = V(1) });
+        (await notes.GetAsync("n1"))!.Text.Should().Be("new");
+        await stale.UpsertAsync(HashedKeys.Hash("late"), V(2), Encoding.UTF8.GetBytes("{\"$key\":\"late\"}")); // the stale handle writes to the new collection
+        (await notes.Collection.CountAsync()).Should().Be(2);
+        (await store.ListCollectionNamesAsync().ToListAsync()).Should().Contain("gone");
+    }
 }

@@ -45,6 +45,8 @@ internal sealed partial class ShardReplicaGrain(
     private bool _copying;
     private bool _fenced;
     private bool _needsCopy;
+    private bool _dropped;
+    private string _collection = "";
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -54,6 +56,7 @@ internal sealed partial class ShardReplicaGrain(
             throw new InvalidOperationException($"'{key}' is not a shard replica key.");
         }
 
+        _collection = collection;
         var definition = await definitions.GetAsync(collection);
         if (string.IsNullOrEmpty(_options.DataPath))
         {
@@ -206,6 +209,11 @@ internal sealed partial class ShardReplicaGrain(
 
     private void CheckSequencer(long sequencerEpoch)
     {
+        if (_dropped)
+        {
+            throw new ReplicaUnavailableException($"Replica '{this.GetPrimaryKeyString()}' was dropped with its collection.");
+        }
+
         if (_fenced)
         {
             throw new ReplicaUnavailableException($"Replica '{this.GetPrimaryKeyString()}' was fenced out by a newer activation.");
@@ -403,11 +411,64 @@ internal sealed partial class ShardReplicaGrain(
         }
     }
 
+    public async Task DropAsync(long sequencerEpoch)
+    {
+        await _writeGate.WaitAsync();
+        try
+        {
+            if (_dropped)
+            {
+                return;
+            }
+
+            CheckSequencer(sequencerEpoch);
+            _dropped = true;
+            _ready = false;
+            _directory?.Dispose();
+            _directory = null;
+            _store!.Reset();
+            string parent = Path.GetDirectoryName(_folder)!;
+            foreach (string folder in new[] { _folder, PreviousFolder, PreviousFolder + ".tmp" }
+                .Concat(Directory.Exists(parent) ? Directory.EnumerateDirectories(parent, Path.GetFileName(_folder) + ".damaged-*") : []))
+            {
+                if (Directory.Exists(folder))
+                {
+                    Directory.Delete(folder, recursive: true);
+                }
+            }
+
+            // The next activation starts empty: no folder, and a manifest that expects none.
+            manifest.State.Generation = 0;
+            manifest.State.SnapshotLsn = 0;
+            try
+            {
+                await manifest.WriteStateAsync();
+            }
+            catch (InconsistentStateException ex)
+            {
+                _fenced = true;
+                throw new ReplicaUnavailableException($"Replica '{this.GetPrimaryKeyString()}' was fenced out by a newer activation.", ex);
+            }
+
+            definitions.Evict(_collection);
+            DeactivateOnIdle();
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
     public async Task<ReplicaStatus> CheckpointAsync()
     {
         await _writeGate.WaitAsync();
         try
         {
+            if (_dropped)
+            {
+                throw new ReplicaUnavailableException($"Replica '{this.GetPrimaryKeyString()}' was dropped with its collection.");
+            }
+
             await SnapshotAsync();
             return Status();
         }

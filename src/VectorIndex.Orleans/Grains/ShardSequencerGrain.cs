@@ -8,6 +8,9 @@ internal sealed class SequencerState
 {
     /// <summary>One more on every activation; replicas refuse writes from a lower one.</summary>
     [Id(0)] public long Epoch { get; set; }
+
+    /// <summary>The collection was deleted: writes are refused until the collection grain has a definition again.</summary>
+    [Id(1)] public bool Deleted { get; set; }
 }
 
 /// <summary>
@@ -23,6 +26,7 @@ internal sealed partial class ShardSequencerGrain(
 {
     private readonly VectorIndexSiloOptions _options = options.Value;
     private ShardedCollectionDefinition _definition = null!;
+    private string _collection = "";
     private IShardReplicaGrain[] _replicas = [];
     private long _lastLsn = -1; // unknown until the replicas were asked
     private bool _needsSync = true;
@@ -31,7 +35,7 @@ internal sealed partial class ShardSequencerGrain(
     {
         string key = this.GetPrimaryKeyString();
         int slash = key.LastIndexOf('/');
-        string collection = key[..slash];
+        string collection = _collection = key[..slash];
         int shard = int.Parse(key.AsSpan(slash + 1), System.Globalization.CultureInfo.InvariantCulture);
         _definition = await definitions.GetAsync(collection);
         _replicas = [.. Enumerable.Range(0, _definition.ReplicationFactor)
@@ -50,6 +54,18 @@ internal sealed partial class ShardSequencerGrain(
             {
                 Validation.CheckVector(vector, _definition, nameof(writes));
             }
+        }
+
+        if (state.State.Deleted)
+        {
+            // Deleted, then possibly re-created (with the same definition: see ICollectionGrain.CreateAsync).
+            if (await GrainFactory.GetGrain<ICollectionGrain>(_collection).GetDefinitionAsync() is null)
+            {
+                throw new InvalidOperationException($"The collection '{_collection}' does not exist (it was deleted).");
+            }
+
+            state.State.Deleted = false;
+            await state.WriteStateAsync();
         }
 
         if (_needsSync || _lastLsn < 0)
@@ -180,6 +196,34 @@ internal sealed partial class ShardSequencerGrain(
         throw new WriteQuorumException(
             $"Shard '{this.GetPrimaryKeyString()}': no replica at sequence number {_lastLsn} could be read to check the writes' original keys; nothing was written.",
             failure ?? new ReplicaUnavailableException("No replica is current."));
+    }
+
+    public async Task DropAsync(ShardedCollectionDefinition definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        if (!state.State.Deleted)
+        {
+            state.State.Deleted = true;
+            await state.WriteStateAsync();
+        }
+
+        try
+        {
+            long epoch = state.State.Epoch;
+            await Task.WhenAll(_replicas.Select(r => r.DropAsync(epoch).WaitAsync(_options.ReplicaCallTimeout)));
+        }
+        catch (Exception ex) when (ex is not ReplicaUnavailableException)
+        {
+            throw new ReplicaUnavailableException($"Shard '{this.GetPrimaryKeyString()}': a replica did not drop its state; delete the collection again.", ex);
+        }
+        finally
+        {
+            _lastLsn = -1;
+            _needsSync = true;
+        }
+
+        definitions.Evict(_collection);
+        DeactivateOnIdle();
     }
 
     public async Task<ReplicaStatus?[]> SyncAsync()

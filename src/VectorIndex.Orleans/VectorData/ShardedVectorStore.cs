@@ -58,13 +58,31 @@ public sealed class ShardedVectorStore : VectorStore
         return await new ShardedCollection(_grains, name).ExistsAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Not supported yet: a sharded collection cannot be deleted.</summary>
-    /// <param name="name">The name.</param>
-    /// <param name="cancellationToken">Unused.</param>
-    /// <returns>Never returns.</returns>
-    /// <exception cref="NotSupportedException">Always.</exception>
-    public override Task EnsureCollectionDeletedAsync(string name, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException("Deleting a sharded VectorIndex collection is not implemented.");
+    /// <summary>
+    /// Deletes a collection and all its records on every shard (see <see cref="ShardedCollection.DeleteCollectionAsync"/>);
+    /// nothing happens when it does not exist.
+    /// </summary>
+    /// <param name="name">The collection name.</param>
+    /// <param name="cancellationToken">Unused: the deletion runs to its end in the cluster.</param>
+    /// <returns>A task.</returns>
+    /// <exception cref="VectorStoreException">A shard did not drop its state; call again.</exception>
+    public override async Task EnsureCollectionDeletedAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        try
+        {
+            await new ShardedCollection(_grains, name).DeleteCollectionAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ReplicaUnavailableException or TimeoutException or OrleansException)
+        {
+            throw new VectorStoreException($"Deleting sharded collection '{name}' failed: {ex.Message}", ex)
+            {
+                VectorStoreSystemName = SystemName,
+                CollectionName = name,
+                OperationName = "EnsureCollectionDeleted",
+            };
+        }
+    }
 
     /// <inheritdoc/>
     public override object? GetService(Type serviceType, object? serviceKey = null)

@@ -17,8 +17,8 @@ namespace VectorIndex.Orleans.VectorData;
 /// answer throws <see cref="VectorStoreException"/> (see <see cref="ShardedVectorStoreOptions.AllowPartialResults"/>).
 /// Search filters are evaluated inside each shard: comparisons of data properties with values, bool properties,
 /// <c>Contains</c> on a collection property, <c>&amp;&amp;</c>, <c>||</c>, <c>!</c> (others throw
-/// <see cref="NotSupportedException"/>). Not implemented yet: <c>GetAsync</c> with a filter, embedding generation,
-/// deleting a collection.
+/// <see cref="NotSupportedException"/>). <see cref="EnsureCollectionDeletedAsync"/> drops every shard's records and
+/// files. Not implemented yet: <c>GetAsync</c> with a filter, embedding generation.
 /// </summary>
 /// <typeparam name="TKey">The key type.</typeparam>
 /// <typeparam name="TRecord">The record type.</typeparam>
@@ -71,12 +71,20 @@ public sealed class ShardedVectorStoreCollection<TKey, TRecord> : VectorStoreCol
             EfConstruction = _options.HnswEfConstruction,
         });
 
-    /// <summary>Not supported yet: a sharded collection cannot be deleted.</summary>
-    /// <param name="cancellationToken">Unused.</param>
-    /// <returns>Never returns.</returns>
-    /// <exception cref="NotSupportedException">Always.</exception>
+    /// <summary>
+    /// Deletes the collection and all its records on every shard (see <see cref="ShardedCollection.DeleteCollectionAsync"/> for
+    /// what is guaranteed about writes in flight); nothing happens when it does not exist. A deleted name can be
+    /// re-created only with the same layout (dimensions, metric, shard count, replication, HNSW parameters).
+    /// </summary>
+    /// <param name="cancellationToken">Unused: the deletion runs to its end in the cluster.</param>
+    /// <returns>A task.</returns>
+    /// <exception cref="VectorStoreException">A shard did not drop its state; call again.</exception>
     public override Task EnsureCollectionDeletedAsync(CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException("Deleting a sharded VectorIndex collection is not implemented.");
+        Wrap("EnsureCollectionDeleted", async () =>
+        {
+            await _collection.DeleteCollectionAsync().ConfigureAwait(false);
+            return true;
+        });
 
     /// <inheritdoc/>
     public override async Task<TRecord?> GetAsync(TKey key, RecordRetrievalOptions? options = null, CancellationToken cancellationToken = default)
