@@ -105,6 +105,13 @@ public interface IShardReplicaGrain : IGrainWithStringKey
     /// <exception cref="ReplicaUnavailableException">The replica is not caught up yet.</exception>
     Task<StoredRecord?[]> GetManyAsync(ulong[] keys);
 
+    /// <summary>Scans the replica's records in key order for those that pass a filter.</summary>
+    /// <param name="scan">The filter, the count, the projection.</param>
+    /// <returns>Up to <see cref="ShardScan.Max"/> matching records, in key order.</returns>
+    /// <exception cref="ReplicaUnavailableException">The replica is not caught up yet.</exception>
+    /// <exception cref="ArgumentException">The filter is malformed.</exception>
+    Task<StoredRecord[]> ScanAsync(ShardScan scan);
+
     /// <summary>Reads records in key order, for copying to another replica or listing.</summary>
     /// <param name="afterKey">Start after this key, or null for the first page.</param>
     /// <param name="max">The page size.</param>

@@ -94,6 +94,26 @@ public sealed record SequencedWrite
     [Id(1)] public required ShardWrite Write { get; init; }
 }
 
+/// <summary>A scan of a shard's records (a read by filter, not by vector).</summary>
+[GenerateSerializer, Immutable]
+public sealed record ShardScan
+{
+    /// <summary>When set, only records whose payload (a JSON object) passes it are returned.</summary>
+    [Id(0)] public ShardFilter? Filter { get; init; }
+
+    /// <summary>The most records a shard returns: the first ones in key order; at least 1.</summary>
+    [Id(1)] public int Max { get; init; } = int.MaxValue;
+
+    /// <summary>
+    /// When set, each record's payload holds only these fields of its JSON object (a projection, for sorting) and its
+    /// vector is empty; when null, the whole payload.
+    /// </summary>
+    [Id(2)] public IReadOnlyList<string>? Fields { get; init; }
+
+    /// <summary>Whether vectors are returned (without a projection); when false, each record's vector is empty.</summary>
+    [Id(3)] public bool IncludeVectors { get; init; }
+}
+
 /// <summary>A stored record as read back from a replica.</summary>
 [GenerateSerializer, Immutable]
 public sealed record StoredRecord

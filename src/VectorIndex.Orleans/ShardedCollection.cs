@@ -161,6 +161,68 @@ public sealed class ShardedCollection
         throw new ReplicaUnavailableException($"No replica of shard {shard} of '{Name}' could read key {key}.", last!);
     }
 
+    /// <summary>Reads several records, each from a serving replica of its shard (the shards in parallel).</summary>
+    /// <param name="keys">The keys.</param>
+    /// <returns>The records found, in the order of <paramref name="keys"/> (a key without a record is left out).</returns>
+    /// <exception cref="ReplicaUnavailableException">No replica of some shard could serve.</exception>
+    public async Task<IReadOnlyList<StoredRecord>> GetManyAsync(IEnumerable<ulong> keys)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var definition = await DefinitionAsync().ConfigureAwait(false);
+        ulong[] all = [.. keys];
+        var byShard = all.Distinct().GroupBy(k => ShardRouting.ShardOf(k, definition.ShardCount));
+        var found = new Dictionary<ulong, StoredRecord>();
+        var answers = await Task.WhenAll(byShard.Select(g => OnShardAsync(g.Key, definition, r => Replica(g.Key, r).GetManyAsync([.. g])))).ConfigureAwait(false);
+        foreach (var record in answers.SelectMany(a => a))
+        {
+            if (record is not null)
+            {
+                found[record.Key] = record;
+            }
+        }
+
+        return [.. all.Where(found.ContainsKey).Select(k => found[k])];
+    }
+
+    /// <summary>
+    /// Scans every shard (one serving replica each, in parallel) for the records that pass a filter: each shard returns
+    /// up to <see cref="ShardScan.Max"/> of its matching records, the first in key order.
+    /// </summary>
+    /// <param name="scan">The filter, the count per shard, the projection.</param>
+    /// <returns>The records of every shard, in key order.</returns>
+    /// <exception cref="ReplicaUnavailableException">No replica of some shard could serve.</exception>
+    /// <exception cref="ArgumentException">The filter is malformed.</exception>
+    public async Task<IReadOnlyList<StoredRecord>> ScanAsync(ShardScan scan)
+    {
+        ArgumentNullException.ThrowIfNull(scan);
+        scan.Filter?.Validate();
+        var definition = await DefinitionAsync().ConfigureAwait(false);
+        var answers = await Task.WhenAll(Enumerable.Range(0, definition.ShardCount)
+            .Select(shard => OnShardAsync(shard, definition, r => Replica(shard, r).ScanAsync(scan)))).ConfigureAwait(false);
+        var merged = answers.SelectMany(a => a).ToList();
+        merged.Sort(static (a, b) => a.Key.CompareTo(b.Key));
+        return merged;
+    }
+
+    // Calls a shard's replicas in turn until one answers.
+    private async Task<T> OnShardAsync<T>(int shard, ShardedCollectionDefinition definition, Func<int, Task<T>> call)
+    {
+        Exception? last = null;
+        for (int r = 0; r < definition.ReplicationFactor; r++)
+        {
+            try
+            {
+                return await call(r).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not ArgumentException)
+            {
+                last = ex;
+            }
+        }
+
+        throw new ReplicaUnavailableException($"No replica of shard {shard} of '{Name}' could serve the read.", last!);
+    }
+
     /// <summary>A handle on one replica of one shard (for inspection and operations).</summary>
     /// <param name="shard">The shard number.</param>
     /// <param name="replica">The replica number.</param>

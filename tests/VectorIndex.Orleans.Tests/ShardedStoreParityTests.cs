@@ -238,4 +238,62 @@ public class ShardedStoreParityTests(ParityClusterFixture fixture) : IClassFixtu
         (await notes.Collection.CountAsync()).Should().Be(2);
         (await store.ListCollectionNamesAsync().ToListAsync()).Should().Contain("gone");
     }
+
+    private static List<Note> FilterNotes() =>
+        [.. Enumerable.Range(0, 200).Select(i => new Note { Id = "f" + i, Text = "text " + ((i * 37) % 200).ToString("D3", System.Globalization.CultureInfo.InvariantCulture), Rank = i % 7, Vector = V(i) })];
+
+    [Fact(Timeout = 120_000)]
+    public async Task GetAsync_with_a_filter_matches_a_brute_force_filter_and_the_in_process_order()
+    {
+        var all = FilterNotes();
+        using var local = new VectorIndexVectorStore();
+        var inProcess = local.GetCollection<string, Note>("filtered");
+        await inProcess.EnsureCollectionExistsAsync();
+        await inProcess.UpsertAsync(all);
+        var sharded = fixture.Store.GetCollection<string, Note>("filtered");
+        await sharded.EnsureCollectionExistsAsync();
+        await sharded.UpsertAsync(all);
+        await sharded.DeleteAsync("f3"); // rank 3: a match, deleted
+        await inProcess.DeleteAsync("f3");
+        var live = all.Where(n => n.Id != "f3").ToList();
+        int low = 2;
+        System.Linq.Expressions.Expression<Func<Note, bool>> filter = n => n.Rank >= low && n.Rank < 5 && n.Text != "text 074";
+        var expected = live.Where(filter.Compile()).ToList();
+        expected.Should().HaveCountGreaterThan(50);
+
+        // Every match, once; none that fails the filter.
+        var everything = await sharded.GetAsync(filter, top: 1000).ToListAsync();
+        everything.Select(n => n.Id).Should().BeEquivalentTo(expected.Select(n => n.Id));
+        everything.Should().OnlyContain(n => n.Vector.Length == 0, "vectors are not asked for");
+        everything.Single(n => n.Id == "f9").Should().BeEquivalentTo(new { Id = "f9", Text = "text 133", Rank = 2 });
+        everything.Should().NotContain(n => n.Id == "f2", "its text is excluded");
+
+        // Pages of a stable order cover the matches exactly once.
+        var paged = new List<string>();
+        for (int skip = 0; skip < expected.Count; skip += 7)
+        {
+            var page = await sharded.GetAsync(filter, top: 7, new() { Skip = skip }).ToListAsync();
+            page.Should().HaveCount(Math.Min(7, expected.Count - skip));
+            paged.AddRange(page.Select(n => n.Id));
+        }
+
+        paged.Should().Equal(everything.Select(n => n.Id));
+
+        // With OrderBy: the same page as the in-process connector, and as sorting the brute-force matches.
+        var byRankThenText = new FilteredRecordRetrievalOptions<Note> { Skip = 5, OrderBy = o => o.Descending(n => n.Rank).Ascending(n => n.Text), IncludeVectors = true };
+        var ordered = await sharded.GetAsync(filter, top: 12, byRankThenText).ToListAsync();
+        var reference = expected.OrderByDescending(n => n.Rank).ThenBy(n => n.Text, StringComparer.CurrentCulture).Skip(5).Take(12).ToList();
+        ordered.Select(n => n.Id).Should().Equal(reference.Select(n => n.Id));
+        ordered.Select(n => n.Id).Should().Equal((await inProcess.GetAsync(filter, top: 12, byRankThenText).ToListAsync()).Select(n => n.Id));
+        ordered.Should().OnlyContain(n => n.Vector.SequenceEqual(all.Single(a => a.Id == n.Id).Vector));
+
+        var byKey = new FilteredRecordRetrievalOptions<Note> { OrderBy = o => o.Descending(n => n.Id) };
+        var keyOrdered = await sharded.GetAsync(filter, top: 20, byKey).ToListAsync();
+        keyOrdered.Select(n => n.Id).Should().Equal(expected.Select(n => n.Id).OrderByDescending(id => id, StringComparer.CurrentCulture).Take(20));
+        keyOrdered.Select(n => n.Id).Should().Equal((await inProcess.GetAsync(filter, top: 20, byKey).ToListAsync()).Select(n => n.Id));
+
+        (await sharded.GetAsync(n => n.Rank == 99, top: 5).ToListAsync()).Should().BeEmpty();
+        var unsupported = () => sharded.GetAsync(n => n.Text.StartsWith("text"), top: 5).ToListAsync().AsTask();
+        await unsupported.Should().ThrowAsync<NotSupportedException>();
+    }
 }

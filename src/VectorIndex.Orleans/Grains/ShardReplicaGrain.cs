@@ -327,6 +327,51 @@ internal sealed partial class ShardReplicaGrain(
         return Task.FromResult(records);
     }
 
+    public Task<StoredRecord[]> ScanAsync(ShardScan scan)
+    {
+        ArgumentNullException.ThrowIfNull(scan);
+        ArgumentOutOfRangeException.ThrowIfLessThan(scan.Max, 1, nameof(scan));
+        ThrowIfNotServing();
+        var predicate = scan.Filter?.Compile();
+        var store = _store!;
+        ulong[] keys = store.Index.GetKeys();
+        Array.Sort(keys);
+        var found = new List<StoredRecord>();
+        foreach (ulong key in keys)
+        {
+            if (found.Count >= scan.Max)
+            {
+                break;
+            }
+
+            var payload = predicate is not null || scan.Fields is not null ? store.GetPayloadObject(key) : null;
+            if (predicate is not null && !predicate(payload))
+            {
+                continue;
+            }
+
+            if (scan.Fields is { } fields)
+            {
+                var projected = new System.Text.Json.Nodes.JsonObject();
+                foreach (string field in fields)
+                {
+                    if (payload is not null && payload.TryGetPropertyValue(field, out var value))
+                    {
+                        projected[field] = value?.DeepClone();
+                    }
+                }
+
+                found.Add(new StoredRecord { Key = key, Vector = [], Payload = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(projected) });
+            }
+            else if (store.Get(key) is { } record)
+            {
+                found.Add(scan.IncludeVectors ? record : record with { Vector = [] });
+            }
+        }
+
+        return Task.FromResult(found.ToArray());
+    }
+
     public Task<StoredRecord[]> ReadPageAsync(ulong? afterKey, int max)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);

@@ -129,7 +129,8 @@ internal sealed class ShardedRecordMapper<TRecord>
     public static bool IsRecordOf(StoredRecord stored, object key) =>
         OriginalKeyText(key) is not { } original || string.Equals(HashedKeys.OriginalKeyOf(stored.Payload), original, StringComparison.Ordinal);
 
-    private object FromStored(StoredRecord stored)
+    /// <summary>The record key of a stored record (hashed keys: the original key its payload keeps).</summary>
+    public object KeyOf(StoredRecord stored)
     {
         if (!IsHashed)
         {
@@ -183,7 +184,7 @@ internal sealed class ShardedRecordMapper<TRecord>
     public TRecord ToRecord(StoredRecord stored, bool includeVectors)
     {
         var record = Model.CreateRecord<TRecord>()!;
-        Model.KeyProperty.SetValueAsObject(record, FromStored(stored));
+        Model.KeyProperty.SetValueAsObject(record, KeyOf(stored));
         var data = stored.Payload is null ? null : JsonNode.Parse(stored.Payload) as JsonObject;
         foreach (var dp in Model.DataProperties)
         {

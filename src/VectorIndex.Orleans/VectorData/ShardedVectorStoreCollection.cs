@@ -1,5 +1,7 @@
 using System.Linq.Expressions;
 using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.VectorData;
 using Microsoft.Extensions.VectorData.ProviderServices;
@@ -18,7 +20,8 @@ namespace VectorIndex.Orleans.VectorData;
 /// Search filters are evaluated inside each shard: comparisons of data properties with values, bool properties,
 /// <c>Contains</c> on a collection property, <c>&amp;&amp;</c>, <c>||</c>, <c>!</c> (others throw
 /// <see cref="NotSupportedException"/>). <see cref="EnsureCollectionDeletedAsync"/> drops every shard's records and
-/// files. Not implemented yet: <c>GetAsync</c> with a filter, embedding generation.
+/// files. <c>GetAsync</c> with a filter reads the matching records of every shard (with <c>Skip</c> and <c>OrderBy</c>).
+/// Not implemented yet: embedding generation.
 /// </summary>
 /// <typeparam name="TKey">The key type.</typeparam>
 /// <typeparam name="TRecord">The record type.</typeparam>
@@ -109,15 +112,81 @@ public sealed class ShardedVectorStoreCollection<TKey, TRecord> : VectorStoreCol
         }
     }
 
-    /// <summary>Not supported yet: filters are not implemented for sharded collections.</summary>
+    /// <summary>
+    /// Reads the records that pass a filter (the filters <c>SearchAsync</c> takes), evaluated inside every shard.
+    /// Without <see cref="FilteredRecordRetrievalOptions{TRecord}.OrderBy"/>, records come in a stable order (by
+    /// 64-bit storage key, not by insertion as in the in-process connector), so <c>Skip</c> pages through them; each
+    /// shard returns at most <c>Skip + top</c>. With <c>OrderBy</c> (data properties or the key), every shard returns
+    /// its matching records' sort values, which are ordered here as the in-process connector orders them
+    /// (<see cref="Comparer{T}.Default"/> on the property values; ties by storage key), and the page's records are then read:
+    /// a record deleted in between is left out.
+    /// </summary>
     /// <param name="filter">The filter.</param>
-    /// <param name="top">The count.</param>
-    /// <param name="options">The options.</param>
-    /// <param name="cancellationToken">Unused.</param>
-    /// <returns>Never returns.</returns>
-    /// <exception cref="NotSupportedException">Always.</exception>
-    public override IAsyncEnumerable<TRecord> GetAsync(Expression<Func<TRecord, bool>> filter, int top, FilteredRecordRetrievalOptions<TRecord>? options = null, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException("GetAsync with a filter is not implemented for sharded VectorIndex collections; SearchAsync takes filters.");
+    /// <param name="top">The most records to return, at least 1.</param>
+    /// <param name="options">Skip, OrderBy, IncludeVectors; null for the defaults.</param>
+    /// <param name="cancellationToken">Checked between records.</param>
+    /// <returns>The records.</returns>
+    /// <exception cref="NotSupportedException">The filter has a form sharded collections cannot evaluate.</exception>
+    /// <exception cref="VectorStoreException">No replica of some shard answered.</exception>
+    public override async IAsyncEnumerable<TRecord> GetAsync(
+        Expression<Func<TRecord, bool>> filter, int top, FilteredRecordRetrievalOptions<TRecord>? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        ArgumentOutOfRangeException.ThrowIfLessThan(top, 1);
+        options ??= new FilteredRecordRetrievalOptions<TRecord>();
+        if (options.Skip < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.Skip, "Skip must not be negative.");
+        }
+
+        var shardFilter = FilterTranslator.Translate(filter, _mapper.Model);
+        var sorts = options.OrderBy?.Invoke(new FilteredRecordRetrievalOptions<TRecord>.OrderByDefinition()).Values
+            .Select(s => (Property: _mapper.Model.GetDataOrKeyProperty(s.PropertySelector), s.Ascending)).ToList();
+        int wanted = (int)Math.Min(int.MaxValue, (long)options.Skip + top);
+
+        IEnumerable<StoredRecord> page;
+        if (sorts is not { Count: > 0 })
+        {
+            var found = await Wrap("Get", () => _collection.ScanAsync(new ShardScan { Filter = shardFilter, Max = wanted, IncludeVectors = options.IncludeVectors })).ConfigureAwait(false);
+            page = found.Skip(options.Skip).Take(top);
+        }
+        else
+        {
+            // Every match's sort values (and original key), ordered here with the values' own comparers, then the page read.
+            var fields = sorts.Where(s => s.Property is DataPropertyModel).Select(s => s.Property.StorageName).ToList();
+            if (_mapper.IsHashed)
+            {
+                fields.Add(HashedKeys.OriginalKeyProperty);
+            }
+
+            var projections = await Wrap("Get", () => _collection.ScanAsync(new ShardScan { Filter = shardFilter, Fields = fields })).ConfigureAwait(false);
+            IOrderedEnumerable<StoredRecord>? sorted = null;
+            foreach (var (property, ascending) in sorts)
+            {
+                Func<StoredRecord, object?> keyOf = SortValue(property);
+                sorted = sorted is null
+                    ? (ascending ? projections.OrderBy(keyOf, Comparer<object?>.Default) : projections.OrderByDescending(keyOf, Comparer<object?>.Default))
+                    : (ascending ? sorted.ThenBy(keyOf, Comparer<object?>.Default) : sorted.ThenByDescending(keyOf, Comparer<object?>.Default));
+            }
+
+            var keys = sorted!.ThenBy(p => p.Key).Skip(options.Skip).Take(top).Select(p => p.Key).ToList();
+            page = await Wrap("Get", () => _collection.GetManyAsync(keys)).ConfigureAwait(false);
+        }
+
+        foreach (var stored in page)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return _mapper.ToRecord(stored, options.IncludeVectors);
+        }
+    }
+
+    private Func<StoredRecord, object?> SortValue(PropertyModel property) =>
+        property is KeyPropertyModel
+            ? _mapper.KeyOf
+            : stored => stored.Payload is not null && JsonNode.Parse(stored.Payload) is JsonObject data
+                && data.TryGetPropertyValue(property.StorageName, out var node) && node is not null
+                    ? node.Deserialize(property.Type)
+                    : null;
 
     /// <inheritdoc/>
     public override Task UpsertAsync(TRecord record, CancellationToken cancellationToken = default)
