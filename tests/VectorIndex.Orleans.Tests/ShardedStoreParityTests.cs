@@ -1,4 +1,6 @@
 using System.Text;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.VectorData;
 using VectorIndex.Orleans.VectorData;
 using VectorIndex.VectorData;
@@ -30,6 +32,48 @@ public sealed class Item
 
     [VectorStoreVector(4, DistanceFunction = DistanceFunction.EuclideanSquaredDistance)]
     public float[] Vector { get; set; } = [];
+}
+
+public sealed class Passage
+{
+    [VectorStoreKey]
+    public int Id { get; set; }
+
+    [VectorStoreData]
+    public string Text { get; set; } = "";
+
+    [VectorStoreVector(8)]
+    public string? Embedding { get; set; }
+}
+
+/// <summary>A deterministic embedding generator: the text's characters spread over the dimensions.</summary>
+public sealed class FakeEmbeddingGenerator(int dimensions) : IEmbeddingGenerator<string, Embedding<float>>
+{
+    public int Calls { get; private set; }
+
+    public static float[] Embed(string text, int dimensions)
+    {
+        var v = new float[dimensions];
+        for (int i = 0; i < text.Length; i++)
+        {
+            v[i % dimensions] += text[i] % 17 + 1;
+        }
+
+        return v;
+    }
+
+    public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(
+        IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        Calls++;
+        return Task.FromResult(new GeneratedEmbeddings<Embedding<float>>(values.Select(v => new Embedding<float>(Embed(v, dimensions)))));
+    }
+
+    public object? GetService(Type serviceType, object? serviceKey = null) => serviceType.IsInstanceOfType(this) ? this : null;
+
+    public void Dispose()
+    {
+    }
 }
 
 /// <summary>One two-silo cluster shared by the tests of <see cref="ShardedStoreParityTests"/> (each uses its own collections).</summary>
@@ -295,5 +339,73 @@ public class ShardedStoreParityTests(ParityClusterFixture fixture) : IClassFixtu
         (await sharded.GetAsync(n => n.Rank == 99, top: 5).ToListAsync()).Should().BeEmpty();
         var unsupported = () => sharded.GetAsync(n => n.Text.StartsWith("text"), top: 5).ToListAsync().AsTask();
         await unsupported.Should().ThrowAsync<NotSupportedException>();
+    }
+
+    private static readonly string[] Texts = ["the quick brown fox", "lorem ipsum dolor", "vector search in dotnet", "hnsw graphs are fast", "sharded and replicated"];
+
+    // Application code: it knows only VectorStore, whose options hold the generator.
+    private static async Task<List<string>> EmbeddingApplicationAsync(VectorStore store)
+    {
+        var seen = new List<string>();
+        var passages = store.GetCollection<int, Passage>("passages");
+        await passages.EnsureCollectionExistsAsync();
+        await passages.UpsertAsync(Texts.Select((t, i) => new Passage { Id = i, Text = t, Embedding = t }));
+        await foreach (var hit in passages.SearchAsync("vector search in dotnet", top: 3))
+        {
+            seen.Add($"{hit.Record.Id} {hit.Record.Text} {hit.Record.Embedding ?? "(no input)"} {hit.Score:F5}");
+        }
+
+        await foreach (var hit in passages.SearchAsync(FakeEmbeddingGenerator.Embed("lorem ipsum dolor", 8), top: 1))
+        {
+            seen.Add($"by vector {hit.Record.Id}");
+        }
+
+        seen.Add("get " + (await passages.GetAsync(3))!.Text);
+        var withVectors = () => passages.SearchAsync("x", top: 1, new() { IncludeVectors = true }).ToListAsync().AsTask();
+        await withVectors.Should().ThrowAsync<NotSupportedException>("generator inputs are not stored");
+        var getWithVectors = () => passages.GetAsync(1, new RecordRetrievalOptions { IncludeVectors = true });
+        await getWithVectors.Should().ThrowAsync<NotSupportedException>();
+        return seen;
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Embedding_generation_gives_the_same_results_in_process_and_on_the_cluster()
+    {
+        var localGenerator = new FakeEmbeddingGenerator(8);
+        using var local = new VectorIndexVectorStore(new VectorIndexVectorStoreOptions { EmbeddingGenerator = localGenerator });
+        var expected = await EmbeddingApplicationAsync(local);
+
+        var generator = new FakeEmbeddingGenerator(8);
+        var sharded = new ShardedVectorStore(fixture.Cluster.Grains, new ShardedVectorStoreOptions { ShardCount = 4, ReplicationFactor = 2, EmbeddingGenerator = generator });
+        var actual = await EmbeddingApplicationAsync(sharded);
+        actual.Should().Equal(expected);
+        actual[0].Should().StartWith("2 vector search in dotnet (no input) 1.00000");
+        generator.Calls.Should().Be(localGenerator.Calls).And.BeGreaterThan(1);
+
+        // The container's generator, when the options name none; without any, a string input is refused.
+        var services = new ServiceCollection();
+        services.AddSingleton<IGrainFactory>(fixture.Cluster.Grains);
+        services.AddSingleton<IEmbeddingGenerator>(new FakeEmbeddingGenerator(8));
+        services.AddShardedVectorStore(_ => new ShardedVectorStoreOptions { ShardCount = 4, ReplicationFactor = 2 });
+        await using var provider = services.BuildServiceProvider();
+        var fromContainer = provider.GetRequiredService<VectorStore>().GetCollection<int, Passage>("passages");
+        (await fromContainer.SearchAsync("lorem ipsum dolor", top: 1).ToListAsync()).Single().Record.Id.Should().Be(1);
+        var withoutGenerator = new ShardedVectorStore(fixture.Cluster.Grains, new ShardedVectorStoreOptions { ShardCount = 4, ReplicationFactor = 2 });
+        var noGenerator = () => withoutGenerator.GetCollection<int, DocWithVector>("passages").SearchAsync("lorem", top: 1).ToListAsync().AsTask();
+        await noGenerator.Should().ThrowAsync<NotSupportedException>();
+        var vectors = await withoutGenerator.GetCollection<int, DocWithVector>("passages").SearchAsync(FakeEmbeddingGenerator.Embed("hnsw graphs are fast", 8), top: 1).ToListAsync();
+        vectors.Single().Record.Id.Should().Be(3);
+    }
+
+    public sealed class DocWithVector
+    {
+        [VectorStoreKey]
+        public int Id { get; set; }
+
+        [VectorStoreData]
+        public string Text { get; set; } = "";
+
+        [VectorStoreVector(8)]
+        public ReadOnlyMemory<float> Embedding { get; set; }
     }
 }

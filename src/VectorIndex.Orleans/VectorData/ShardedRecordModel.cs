@@ -144,7 +144,77 @@ internal sealed class ShardedRecordMapper<TRecord>
         return KeyType == typeof(Guid) ? Guid.Parse(original) : original;
     }
 
-    public ShardWrite ToWrite(TRecord record)
+    /// <summary>Whether vectors can be returned: not when the vector property holds generator inputs (they are not stored).</summary>
+    public bool CheckIncludeVectors(bool includeVectors) =>
+        includeVectors && Model.EmbeddingGenerationRequired
+            ? throw new NotSupportedException(VectorDataStrings.IncludeVectorsNotSupportedWithEmbeddingGeneration)
+            : includeVectors;
+
+    /// <summary>The writes of records; the vector property's inputs are embedded first (one batch) when it is not a vector type.</summary>
+    public async Task<List<ShardWrite>> ToWritesAsync(IReadOnlyList<TRecord> records, CancellationToken cancellationToken)
+    {
+        if (ShardedModelBuilder.IsNativeVectorType(Vector.Type))
+        {
+            return [.. records.Select(r => ToWrite(r, generated: null))];
+        }
+
+        var inputs = new List<object?>();
+        var positions = new List<int>();
+        for (int i = 0; i < records.Count; i++)
+        {
+            ArgumentNullException.ThrowIfNull(records[i], nameof(records));
+            if (Vector.GetValueAsObject(records[i]!) is { } input)
+            {
+                inputs.Add(input);
+                positions.Add(i);
+            }
+        }
+
+        var embeddings = new float[]?[records.Count];
+        if (inputs.Count > 0)
+        {
+            var made = await Vector.GenerateEmbeddingsAsync(inputs, cancellationToken).ConfigureAwait(false);
+            if (made.Count != inputs.Count)
+            {
+                throw new InvalidOperationException($"The embedding generator of property '{Vector.ModelName}' returned {made.Count} embeddings for {inputs.Count} inputs.");
+            }
+
+            for (int j = 0; j < positions.Count; j++)
+            {
+                embeddings[positions[j]] = made[j] is Embedding<float> floats
+                    ? floats.Vector.ToArray()
+                    : throw new InvalidOperationException($"The embedding generator of property '{Vector.ModelName}' returned '{made[j].GetType().Name}'; sharded collections store Embedding<float>.");
+            }
+        }
+
+        return [.. records.Select((r, i) => ToWrite(r, embeddings[i]))];
+    }
+
+    /// <summary>The query vector of a search input: a vector as it is, anything else embedded by the vector property's generator.</summary>
+    public async Task<float[]> QueryVectorAsync<TInput>(TInput searchValue, CancellationToken cancellationToken)
+    {
+        switch (searchValue)
+        {
+            case ReadOnlyMemory<float> memory:
+                return memory.ToArray();
+            case float[] array:
+                return array;
+            case Embedding<float> embedding:
+                return embedding.Vector.ToArray();
+        }
+
+        if (Vector.EmbeddingGenerator is not null && Vector.EmbeddingGenerationDispatcher is not null)
+        {
+            var embedding = await Vector.GenerateEmbeddingAsync(searchValue, cancellationToken).ConfigureAwait(false);
+            return embedding is Embedding<float> floats
+                ? floats.Vector.ToArray()
+                : throw new InvalidOperationException($"The embedding generator of property '{Vector.ModelName}' returned '{embedding.GetType().Name}'; sharded collections search with Embedding<float>.");
+        }
+
+        throw new NotSupportedException(VectorDataStrings.InvalidSearchInputAndNoEmbeddingGeneratorWasConfigured(typeof(TInput), ShardedModelBuilder.SupportedVectorTypes));
+    }
+
+    private ShardWrite ToWrite(TRecord record, float[]? generated)
     {
         ArgumentNullException.ThrowIfNull(record);
         var keyProperty = Model.KeyProperty;
@@ -157,7 +227,7 @@ internal sealed class ShardedRecordMapper<TRecord>
 
         object key = rawKey ?? throw new ArgumentException($"The record's key property '{keyProperty.ModelName}' is null.", nameof(record));
         key = NormalizeKey(key, nameof(record));
-        float[] vector = Vector.GetValueAsObject(record!) switch
+        float[] vector = generated ?? Vector.GetValueAsObject(record!) switch
         {
             ReadOnlyMemory<float> memory => memory.ToArray(),
             float[] array => (float[])array.Clone(),
@@ -194,7 +264,7 @@ internal sealed class ShardedRecordMapper<TRecord>
             }
         }
 
-        if (includeVectors)
+        if (includeVectors && ShardedModelBuilder.IsNativeVectorType(Vector.Type))
         {
             object value = Vector.Type == typeof(float[]) ? stored.Vector
                 : Vector.Type == typeof(Embedding<float>) ? new Embedding<float>(stored.Vector)

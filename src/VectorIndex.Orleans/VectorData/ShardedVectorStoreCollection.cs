@@ -14,14 +14,19 @@ namespace VectorIndex.Orleans.VectorData;
 /// <see cref="HashedKeys"/>, the original key kept in the payload property <see cref="HashedKeys.OriginalKeyProperty"/>,
 /// so reads and searches return it; an upsert whose storage key holds another key's record throws
 /// <see cref="KeyCollisionException"/> and writes nothing of that shard's part of the batch; Guid keys that are null or
-/// <see cref="Guid.Empty"/> are generated and written back to the record); one vector property (<c>ReadOnlyMemory&lt;float&gt;</c>, <c>float[]</c>, <c>Embedding&lt;float&gt;</c>);
+/// <see cref="Guid.Empty"/> are generated and written back to the record); one vector property (<c>ReadOnlyMemory&lt;float&gt;</c>, <c>float[]</c>, <c>Embedding&lt;float&gt;</c>, or generator inputs);
 /// data properties stored as JSON with the vector. Searches go to every shard; by default a search some shard did not
 /// answer throws <see cref="VectorStoreException"/> (see <see cref="ShardedVectorStoreOptions.AllowPartialResults"/>).
 /// Search filters are evaluated inside each shard: comparisons of data properties with values, bool properties,
 /// <c>Contains</c> on a collection property, <c>&amp;&amp;</c>, <c>||</c>, <c>!</c> (others throw
 /// <see cref="NotSupportedException"/>). <see cref="EnsureCollectionDeletedAsync"/> drops every shard's records and
 /// files. <c>GetAsync</c> with a filter reads the matching records of every shard (with <c>Skip</c> and <c>OrderBy</c>).
-/// Not implemented yet: embedding generation.
+/// Embedding generation as in the in-process connector: a vector property that holds generator inputs (a
+/// <c>string</c>, for example) with an <c>IEmbeddingGenerator</c> on the property, the record definition or
+/// <see cref="ShardedVectorStoreOptions.EmbeddingGenerator"/> is embedded on the client on upsert, and search takes such
+/// inputs; the inputs are not stored, so <c>IncludeVectors</c> throws <see cref="NotSupportedException"/> for such a
+/// record type. Unlike in-process, a record whose input (or vector) is null is refused (every stored record has a
+/// vector), and a record type with a vector property reading generated vectors gets them.
 /// </summary>
 /// <typeparam name="TKey">The key type.</typeparam>
 /// <typeparam name="TRecord">The record type.</typeparam>
@@ -45,7 +50,7 @@ public sealed class ShardedVectorStoreCollection<TKey, TRecord> : VectorStoreCol
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         _collection = new ShardedCollection(grains, name);
         _options = options ?? new ShardedVectorStoreOptions();
-        var model = new ShardedModelBuilder().Build(typeof(TRecord), typeof(TKey), definition, defaultEmbeddingGenerator: null);
+        var model = new ShardedModelBuilder().Build(typeof(TRecord), typeof(TKey), definition, _options.EmbeddingGenerator);
         _mapper = new ShardedRecordMapper<TRecord>(model);
         _ = _mapper.Metric; // unsupported distance functions fail here, not at the first write
         Name = name;
@@ -95,7 +100,7 @@ public sealed class ShardedVectorStoreCollection<TKey, TRecord> : VectorStoreCol
         ArgumentNullException.ThrowIfNull(key);
         object normalized = _mapper.NormalizeKey(key, nameof(key));
         var stored = await Wrap("Get", () => _collection.GetAsync(ShardedRecordMapper<TRecord>.ToKey(normalized))).ConfigureAwait(false);
-        return stored is null || !ShardedRecordMapper<TRecord>.IsRecordOf(stored, normalized) ? null : _mapper.ToRecord(stored, options?.IncludeVectors ?? false);
+        return stored is null || !ShardedRecordMapper<TRecord>.IsRecordOf(stored, normalized) ? null : _mapper.ToRecord(stored, _mapper.CheckIncludeVectors(options?.IncludeVectors ?? false));
     }
 
     /// <inheritdoc/>
@@ -139,6 +144,7 @@ public sealed class ShardedVectorStoreCollection<TKey, TRecord> : VectorStoreCol
             throw new ArgumentOutOfRangeException(nameof(options), options.Skip, "Skip must not be negative.");
         }
 
+        bool includeVectors = _mapper.CheckIncludeVectors(options.IncludeVectors);
         var shardFilter = FilterTranslator.Translate(filter, _mapper.Model);
         var sorts = options.OrderBy?.Invoke(new FilteredRecordRetrievalOptions<TRecord>.OrderByDefinition()).Values
             .Select(s => (Property: _mapper.Model.GetDataOrKeyProperty(s.PropertySelector), s.Ascending)).ToList();
@@ -147,7 +153,7 @@ public sealed class ShardedVectorStoreCollection<TKey, TRecord> : VectorStoreCol
         IEnumerable<StoredRecord> page;
         if (sorts is not { Count: > 0 })
         {
-            var found = await Wrap("Get", () => _collection.ScanAsync(new ShardScan { Filter = shardFilter, Max = wanted, IncludeVectors = options.IncludeVectors })).ConfigureAwait(false);
+            var found = await Wrap("Get", () => _collection.ScanAsync(new ShardScan { Filter = shardFilter, Max = wanted, IncludeVectors = includeVectors })).ConfigureAwait(false);
             page = found.Skip(options.Skip).Take(top);
         }
         else
@@ -176,7 +182,7 @@ public sealed class ShardedVectorStoreCollection<TKey, TRecord> : VectorStoreCol
         foreach (var stored in page)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            yield return _mapper.ToRecord(stored, options.IncludeVectors);
+            yield return _mapper.ToRecord(stored, includeVectors);
         }
     }
 
@@ -199,9 +205,10 @@ public sealed class ShardedVectorStoreCollection<TKey, TRecord> : VectorStoreCol
     public override Task UpsertAsync(IEnumerable<TRecord> records, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(records);
-        var writes = records.Select(_mapper.ToWrite).ToList(); // every record is mapped (and checked) before anything is sent
         return Wrap("Upsert", async () =>
         {
+            // Every record is mapped (embedded, checked) before anything is sent.
+            var writes = await _mapper.ToWritesAsync([.. records], cancellationToken).ConfigureAwait(false);
             await _collection.WriteAsync(writes).ConfigureAwait(false);
             return true;
         });
@@ -235,13 +242,8 @@ public sealed class ShardedVectorStoreCollection<TKey, TRecord> : VectorStoreCol
         options ??= new VectorSearchOptions<TRecord>();
         var filter = options.Filter is null ? null : FilterTranslator.Translate(options.Filter, _mapper.Model);
 
-        float[] vector = searchValue switch
-        {
-            ReadOnlyMemory<float> memory => memory.ToArray(),
-            float[] array => array,
-            Embedding<float> embedding => embedding.Vector.ToArray(),
-            _ => throw new NotSupportedException($"Search input of type '{typeof(TInput).Name}' is not supported; use {ShardedModelBuilder.SupportedVectorTypes} (embedding generation is not implemented for sharded collections)."),
-        };
+        bool includeVectors = _mapper.CheckIncludeVectors(options.IncludeVectors);
+        float[] vector = await _mapper.QueryVectorAsync(searchValue, cancellationToken).ConfigureAwait(false);
 
         ArgumentOutOfRangeException.ThrowIfNegative(options.Skip, nameof(options));
         int k = top + options.Skip;
@@ -278,7 +280,7 @@ public sealed class ShardedVectorStoreCollection<TKey, TRecord> : VectorStoreCol
                 continue;
             }
 
-            yield return new VectorSearchResult<TRecord>(_mapper.ToRecord(stored, options.IncludeVectors), score);
+            yield return new VectorSearchResult<TRecord>(_mapper.ToRecord(stored, includeVectors), score);
         }
     }
 
