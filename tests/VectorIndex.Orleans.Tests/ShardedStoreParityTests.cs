@@ -408,4 +408,64 @@ public class ShardedStoreParityTests(ParityClusterFixture fixture) : IClassFixtu
         [VectorStoreVector(8)]
         public ReadOnlyMemory<float> Embedding { get; set; }
     }
+
+    private static VectorStoreCollectionDefinition NoteDefinition() => new()
+    {
+        Properties =
+        [
+            new VectorStoreKeyProperty("Id", typeof(string)),
+            new VectorStoreDataProperty("Text", typeof(string)),
+            new VectorStoreDataProperty("Rank", typeof(int)),
+            new VectorStoreVectorProperty("Vector", typeof(float[]), 4) { DistanceFunction = DistanceFunction.EuclideanSquaredDistance },
+        ],
+    };
+
+    // Application code over dynamic records, next to typed ones on the same collection.
+    private static async Task<List<string>> DynamicApplicationAsync(VectorStore store)
+    {
+        var seen = new List<string>();
+        var typed = store.GetCollection<string, Note>("dynamic");
+        await typed.EnsureCollectionExistsAsync();
+        var dynamicNotes = store.GetDynamicCollection("dynamic", NoteDefinition());
+        (await dynamicNotes.CollectionExistsAsync()).Should().BeTrue();
+        await typed.UpsertAsync(Enumerable.Range(0, 20).Select(i => new Note { Id = "d" + i, Text = "typed " + i, Rank = i % 5, Vector = V(i) }));
+        await dynamicNotes.UpsertAsync(Enumerable.Range(20, 20).Select(i => new Dictionary<string, object?>
+        {
+            ["Id"] = "d" + i,
+            ["Text"] = "dynamic " + i,
+            ["Rank"] = i % 5,
+            ["Vector"] = V(i),
+        }));
+
+        var asDynamic = await dynamicNotes.GetAsync("d3", new RecordRetrievalOptions { IncludeVectors = true });
+        seen.Add($"dynamic read {asDynamic!["Id"]} {asDynamic["Text"]} {asDynamic["Rank"]} {string.Join(",", (float[])asDynamic["Vector"]!)}");
+        var asTyped = await typed.GetAsync("d25");
+        seen.Add($"typed read {asTyped!.Id} {asTyped.Text} {asTyped.Rank}");
+        await dynamicNotes.DeleteAsync("d21");
+        seen.Add("deleted " + (await typed.GetAsync("d21") is null));
+
+        var filtered = await dynamicNotes.GetAsync(r => (int)r["Rank"]! >= 3 && (string)r["Text"]! != "typed 4", 100,
+            new() { OrderBy = o => o.Ascending(r => r["Rank"]).Descending(r => r["Text"]) }).ToListAsync();
+        seen.Add("filtered " + string.Join(",", filtered.Select(r => r["Id"])));
+        await foreach (var hit in dynamicNotes.SearchAsync(V(26), top: 3, new() { Filter = r => (int)r["Rank"]! == 1 }))
+        {
+            seen.Add($"hit {hit.Record["Id"]} {hit.Record["Text"]} {hit.Score:F5}");
+        }
+
+        return seen;
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Dynamic_collections_give_the_same_results_in_process_and_on_the_cluster()
+    {
+        using var local = new VectorIndexVectorStore();
+        var expected = await DynamicApplicationAsync(local);
+        var actual = await DynamicApplicationAsync(fixture.Store);
+        actual.Should().Equal(expected);
+        actual.Should().Contain("typed read d25 dynamic 25 0").And.Contain("deleted True");
+        actual.Should().Contain(l => l.StartsWith("filtered d8,d3,d18,d13,d38,d33,d28,d23,d9,", StringComparison.Ordinal));
+
+        var typedDictionary = () => new ShardedVectorStoreCollection<string, Dictionary<string, object?>>(fixture.Cluster.Grains, "dynamic");
+        typedDictionary.Should().Throw<NotSupportedException>();
+    }
 }

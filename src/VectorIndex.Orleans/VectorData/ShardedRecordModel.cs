@@ -245,7 +245,8 @@ internal sealed class ShardedRecordMapper<TRecord>
 
         foreach (var dp in Model.DataProperties)
         {
-            data[dp.StorageName] = JsonSerializer.SerializeToNode(dp.GetValueAsObject(record!), dp.Type);
+            object? value = dp.GetValueAsObject(record!);
+            data[dp.StorageName] = JsonSerializer.SerializeToNode(value, value is null || dp.Type.IsInstanceOfType(value) ? dp.Type : value.GetType());
         }
 
         return new ShardWrite { Key = ToKey(key), Vector = vector, Payload = JsonSerializer.SerializeToUtf8Bytes(data), OriginalKey = original };

@@ -6,7 +6,10 @@ namespace VectorIndex.Orleans.VectorData;
 
 /// <summary>
 /// A Microsoft.Extensions.VectorData store whose collections are sharded over an Orleans cluster, so code written
-/// against <see cref="VectorStore"/> (for example over the in-process <c>VectorIndexVectorStore</c>) runs unchanged.
+/// against <see cref="VectorStore"/> (for example over the in-process <c>VectorIndexVectorStore</c>) runs unchanged:
+/// typed and dynamic collections, <c>ulong</c>, <c>long</c>, <c>int</c>, <see cref="Guid"/> and <c>string</c> keys,
+/// filtered searches and reads, embedding generation, collection deletion (see
+/// <see cref="ShardedVectorStoreCollection{TKey, TRecord}"/> for what differs).
 /// </summary>
 public sealed class ShardedVectorStore : VectorStore
 {
@@ -33,13 +36,19 @@ public sealed class ShardedVectorStore : VectorStore
     public override ShardedVectorStoreCollection<TKey, TRecord> GetCollection<TKey, TRecord>(string name, VectorStoreCollectionDefinition? definition = null) =>
         new(_grains, name, _options, definition);
 
-    /// <summary>Not supported: sharded collections hold typed records.</summary>
-    /// <param name="name">The name.</param>
-    /// <param name="definition">The definition.</param>
-    /// <returns>Never returns.</returns>
-    /// <exception cref="NotSupportedException">Always.</exception>
-    public override VectorStoreCollection<object, Dictionary<string, object?>> GetDynamicCollection(string name, VectorStoreCollectionDefinition definition) =>
-        throw new NotSupportedException("Sharded VectorIndex collections support typed records only; dynamic collections are not implemented.");
+    /// <summary>
+    /// A collection of dynamic records (<c>Dictionary&lt;string, object?&gt;</c>, keyed by property name) described by a
+    /// record definition; it may open the same collection as a typed one. Filters read values as <c>r["Name"]</c>.
+    /// </summary>
+    /// <param name="name">The collection name.</param>
+    /// <param name="definition">The record definition (its key type: ulong, long, int, Guid or string).</param>
+    /// <returns>The collection.</returns>
+    /// <exception cref="NotSupportedException">The key type, vector type or distance function is not supported.</exception>
+    public override ShardedVectorStoreCollection<object, Dictionary<string, object?>> GetDynamicCollection(string name, VectorStoreCollectionDefinition definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        return new(_grains, name, _options, definition, dynamic: true);
+    }
 
     /// <inheritdoc/>
     public override async IAsyncEnumerable<string> ListCollectionNamesAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)

@@ -26,7 +26,8 @@ namespace VectorIndex.Orleans.VectorData;
 /// <see cref="ShardedVectorStoreOptions.EmbeddingGenerator"/> is embedded on the client on upsert, and search takes such
 /// inputs; the inputs are not stored, so <c>IncludeVectors</c> throws <see cref="NotSupportedException"/> for such a
 /// record type. Unlike in-process, a record whose input (or vector) is null is refused (every stored record has a
-/// vector), and a record type with a vector property reading generated vectors gets them.
+/// vector), and a record type with a vector property reading generated vectors gets them. Dynamic records
+/// (<c>Dictionary&lt;string, object?&gt;</c>) come from <see cref="ShardedVectorStore.GetDynamicCollection"/>.
 /// </summary>
 /// <typeparam name="TKey">The key type.</typeparam>
 /// <typeparam name="TRecord">The record type.</typeparam>
@@ -46,11 +47,23 @@ public sealed class ShardedVectorStoreCollection<TKey, TRecord> : VectorStoreCol
     /// <param name="definition">The record definition, or null to read the record type's attributes.</param>
     /// <exception cref="NotSupportedException">The key type, vector type or distance function is not supported.</exception>
     public ShardedVectorStoreCollection(IGrainFactory grains, string name, ShardedVectorStoreOptions? options = null, VectorStoreCollectionDefinition? definition = null)
+        : this(grains, name, options, definition, dynamic: false)
+    {
+    }
+
+    internal ShardedVectorStoreCollection(IGrainFactory grains, string name, ShardedVectorStoreOptions? options, VectorStoreCollectionDefinition? definition, bool dynamic)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        if (!dynamic && typeof(TRecord) == typeof(Dictionary<string, object?>))
+        {
+            throw new NotSupportedException("Dictionary<string, object?> records are dynamic: use ShardedVectorStore.GetDynamicCollection.");
+        }
+
         _collection = new ShardedCollection(grains, name);
         _options = options ?? new ShardedVectorStoreOptions();
-        var model = new ShardedModelBuilder().Build(typeof(TRecord), typeof(TKey), definition, _options.EmbeddingGenerator);
+        var model = dynamic
+            ? new ShardedModelBuilder().BuildDynamic(definition ?? throw new ArgumentNullException(nameof(definition)), definition.EmbeddingGenerator ?? _options.EmbeddingGenerator)
+            : new ShardedModelBuilder().Build(typeof(TRecord), typeof(TKey), definition, _options.EmbeddingGenerator);
         _mapper = new ShardedRecordMapper<TRecord>(model);
         _ = _mapper.Metric; // unsupported distance functions fail here, not at the first write
         Name = name;
