@@ -191,6 +191,14 @@ public class ShardedStoreParityTests(ParityClusterFixture fixture) : IClassFixtu
         var upsert = () => notes.UpsertAsync(new Note { Id = "alpha", Text = "alpha's", Vector = V(2) });
         (await upsert.Should().ThrowAsync<KeyCollisionException>()).Which.Message.Should().Contain("'alpha'").And.Contain("'beta'");
         (await notes.GetAsync("alpha")).Should().BeNull("the record under its storage key is beta's");
+
+        // In a batch spanning every shard, nothing is written.
+        var others = Enumerable.Range(0, 20).Select(i => new Note { Id = "x" + i, Vector = V(10 + i) }).ToList();
+        others.Select(n => ShardRouting.ShardOf(HashedKeys.Hash(n.Id), 4)).Distinct().Should().HaveCount(4);
+        var batchUpsert = () => notes.UpsertAsync([.. others, new Note { Id = "alpha", Vector = V(2) }]);
+        await batchUpsert.Should().ThrowAsync<KeyCollisionException>();
+        (await notes.GetAsync(others.Select(n => n.Id)).ToListAsync()).Should().BeEmpty();
+        (await notes.Collection.CountAsync()).Should().Be(1);
         await notes.DeleteAsync("alpha"); // names no record: nothing happens
         var stored = await notes.Collection.GetAsync(storageKey);
         stored!.Payload.Should().Equal(payload);

@@ -13,7 +13,9 @@ namespace VectorIndex.Orleans.VectorData;
 /// <c>int</c> (stored as they are), <see cref="Guid"/> or <c>string</c> (hashed to 64-bit storage keys by
 /// <see cref="HashedKeys"/>, the original key kept in the payload property <see cref="HashedKeys.OriginalKeyProperty"/>,
 /// so reads and searches return it; an upsert whose storage key holds another key's record throws
-/// <see cref="KeyCollisionException"/> and writes nothing of that shard's part of the batch; Guid keys that are null or
+/// <see cref="KeyCollisionException"/> and writes nothing of the batch (a batch spanning shards is checked before it
+/// is sent; only a colliding record written concurrently, between that check and the write, can let the other shards'
+/// parts through, as with <see cref="WriteQuorumException"/>); Guid keys that are null or
 /// <see cref="Guid.Empty"/> are generated and written back to the record); one vector property (<c>ReadOnlyMemory&lt;float&gt;</c>, <c>float[]</c>, <c>Embedding&lt;float&gt;</c>, or generator inputs);
 /// data properties stored as JSON with the vector. Searches go to every shard; by default a search some shard did not
 /// answer throws <see cref="VectorStoreException"/> (see <see cref="ShardedVectorStoreOptions.AllowPartialResults"/>).
@@ -120,12 +122,21 @@ public sealed class ShardedVectorStoreCollection<TKey, TRecord> : VectorStoreCol
     public override async IAsyncEnumerable<TRecord> GetAsync(IEnumerable<TKey> keys, RecordRetrievalOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(keys);
-        foreach (var key in keys)
+        bool includeVectors = _mapper.CheckIncludeVectors(options?.IncludeVectors ?? false);
+        var normalized = keys.Select(k => _mapper.NormalizeKey(k, nameof(keys))).ToList();
+        var stored = await Wrap("Get", () => _collection.GetManyAsync(normalized.Select(ShardedRecordMapper<TRecord>.ToKey))).ConfigureAwait(false);
+        var byKey = new Dictionary<ulong, StoredRecord>(stored.Count);
+        foreach (var record in stored)
+        {
+            byKey[record.Key] = record;
+        }
+
+        foreach (object key in normalized)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (await GetAsync(key, options, cancellationToken).ConfigureAwait(false) is { } record)
+            if (byKey.TryGetValue(ShardedRecordMapper<TRecord>.ToKey(key), out var record) && ShardedRecordMapper<TRecord>.IsRecordOf(record, key))
             {
-                yield return record;
+                yield return _mapper.ToRecord(record, includeVectors);
             }
         }
     }
@@ -222,10 +233,49 @@ public sealed class ShardedVectorStoreCollection<TKey, TRecord> : VectorStoreCol
         {
             // Every record is mapped (embedded, checked) before anything is sent.
             var writes = await _mapper.ToWritesAsync([.. records], cancellationToken).ConfigureAwait(false);
+            if (_mapper.IsHashed && writes.Count > 1)
+            {
+                await CheckCollisionsAsync(writes).ConfigureAwait(false);
+            }
+
             await _collection.WriteAsync(writes).ConfigureAwait(false);
             return true;
         });
     }
+
+    // A batch of hashed keys that spans shards is checked against the stored records before anything is sent: each
+    // shard's sequencer refuses a collision in its own part, but the other shards' parts would be written.
+    private async Task CheckCollisionsAsync(List<ShardWrite> writes)
+    {
+        if (await _collection.TryGetDefinitionAsync().ConfigureAwait(false) is not { } definition
+            || writes.Select(w => ShardRouting.ShardOf(w.Key, definition.ShardCount)).Distinct().Take(2).Count() < 2)
+        {
+            return; // no collection (the write reports it) or one shard (its sequencer checks the whole part)
+        }
+
+        var originals = new Dictionary<ulong, string?>();
+        foreach (var write in writes)
+        {
+            if (originals.TryGetValue(write.Key, out string? other) && !string.Equals(other, write.OriginalKey, StringComparison.Ordinal))
+            {
+                throw Collision(write, other);
+            }
+
+            originals[write.Key] = write.OriginalKey;
+        }
+
+        foreach (var stored in await _collection.GetManyAsync(originals.Keys).ConfigureAwait(false))
+        {
+            string? existing = HashedKeys.OriginalKeyOf(stored.Payload);
+            if (!string.Equals(existing, originals[stored.Key], StringComparison.Ordinal))
+            {
+                throw Collision(writes.First(w => w.Key == stored.Key), existing);
+            }
+        }
+    }
+
+    private static KeyCollisionException Collision(ShardWrite write, string? existing) =>
+        new($"The key '{write.OriginalKey}' hashes to storage key {write.Key}, which holds the record of key '{existing ?? "(none)"}' (a 64-bit collision); nothing of the batch was written.");
 
     /// <inheritdoc/>
     public override Task DeleteAsync(TKey key, CancellationToken cancellationToken = default)
