@@ -65,7 +65,7 @@ public sealed class ShardedCollection
     /// starts empty. A write racing with the deletion is dropped with the collection, refused, or (when it reaches its
     /// shard after the collection was re-created) applied to the new collection. Other handles that cached the
     /// definition find out at their next write; a search through a silo that still caches it may answer empty or
-    /// incomplete instead of throwing.
+    /// incomplete instead of throwing (and activate empty replicas, which leave empty replica folders behind).
     /// </summary>
     /// <returns>A task.</returns>
     /// <exception cref="ReplicaUnavailableException">A replica did not drop its state: the collection no longer exists, but cannot be re-created before a later call completes the deletion.</exception>

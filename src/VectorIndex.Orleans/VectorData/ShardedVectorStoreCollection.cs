@@ -328,22 +328,20 @@ public sealed class ShardedVectorStoreCollection<TKey, TRecord> : VectorStoreCol
             };
         }
 
-        foreach (var hit in result.Hits.Skip(options.Skip))
+        // The hits within the threshold, then their records (each shard read once).
+        var hits = result.Hits.Skip(options.Skip)
+            .Select(hit => (hit.Key, Score: _mapper.ToScore(hit.Distance)))
+            .Where(hit => options.ScoreThreshold is not double threshold || WithinThreshold(hit.Score, threshold))
+            .ToList();
+        var records = await Wrap("Search", () => _collection.GetManyAsync(hits.Select(h => h.Key))).ConfigureAwait(false);
+        var byKey = records.ToDictionary(r => r.Key);
+        foreach (var (key, score) in hits)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var stored = await Wrap("Search", () => _collection.GetAsync(hit.Key)).ConfigureAwait(false);
-            if (stored is null)
+            if (byKey.TryGetValue(key, out var stored)) // else deleted since the search
             {
-                continue; // deleted since the search
+                yield return new VectorSearchResult<TRecord>(_mapper.ToRecord(stored, includeVectors), score);
             }
-
-            double score = _mapper.ToScore(hit.Distance);
-            if (options.ScoreThreshold is double threshold && !WithinThreshold(score, threshold))
-            {
-                continue;
-            }
-
-            yield return new VectorSearchResult<TRecord>(_mapper.ToRecord(stored, includeVectors), score);
         }
     }
 
