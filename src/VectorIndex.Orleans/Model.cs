@@ -291,3 +291,20 @@ public sealed class KeyCollisionException : InvalidOperationException
     /// <param name="innerException">The cause.</param>
     public KeyCollisionException(string message, Exception innerException) : base(message, innerException) { }
 }
+
+/// <summary>Thrown by an operation on a sharded collection that does not exist (never created, or deleted).</summary>
+[GenerateSerializer]
+public sealed class CollectionNotFoundException : InvalidOperationException
+{
+    /// <summary>Creates the exception.</summary>
+    public CollectionNotFoundException() { }
+
+    /// <summary>Creates the exception with a message.</summary>
+    /// <param name="message">The message.</param>
+    public CollectionNotFoundException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with a message and a cause.</summary>
+    /// <param name="message">The message.</param>
+    /// <param name="innerException">The cause.</param>
+    public CollectionNotFoundException(string message, Exception innerException) : base(message, innerException) { }
+}

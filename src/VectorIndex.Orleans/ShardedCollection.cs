@@ -81,7 +81,7 @@ public sealed class ShardedCollection
         _definition ??= await _grains.GetGrain<ICollectionGrain>(Name).GetDefinitionAsync().ConfigureAwait(false);
 
     private async Task<ShardedCollectionDefinition> DefinitionAsync() =>
-        await TryGetDefinitionAsync().ConfigureAwait(false) ?? throw new InvalidOperationException($"The collection '{Name}' does not exist.");
+        await TryGetDefinitionAsync().ConfigureAwait(false) ?? throw new CollectionNotFoundException($"The collection '{Name}' does not exist.");
 
     /// <summary>
     /// Writes upserts and deletes. Each shard's part is sequenced and acknowledged by that shard as a unit; the shards

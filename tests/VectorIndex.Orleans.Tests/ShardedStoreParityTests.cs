@@ -246,7 +246,7 @@ public class ShardedStoreParityTests(ParityClusterFixture fixture) : IClassFixtu
                     await writerHandle.UpsertAsync(new Note { Id = "w" + i, Text = "racing", Vector = V(1000 + i) });
                     written++;
                 }
-                catch (InvalidOperationException)
+                catch (VectorStoreException ex) when (ex.InnerException is CollectionNotFoundException)
                 {
                     return;
                 }
@@ -267,9 +267,9 @@ public class ShardedStoreParityTests(ParityClusterFixture fixture) : IClassFixtu
         (await store.ListCollectionNamesAsync().ToListAsync()).Should().NotContain("gone");
         (Directory.Exists(folder) ? Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories) : []).Should().BeEmpty("every replica dropped its files");
         var write = () => stale.UpsertAsync(HashedKeys.Hash("late"), V(1), Encoding.UTF8.GetBytes("{\"$key\":\"late\"}"));
-        await write.Should().ThrowAsync<InvalidOperationException>("the shards refuse writes of a deleted collection");
+        await write.Should().ThrowAsync<CollectionNotFoundException>("the shards refuse writes of a deleted collection");
         var upsert = () => notes.UpsertAsync(new Note { Id = "late", Vector = V(1) });
-        await upsert.Should().ThrowAsync<InvalidOperationException>();
+        (await upsert.Should().ThrowAsync<VectorStoreException>()).Which.CollectionName.Should().Be("gone");
 
         // Idempotent, also for a name that never existed.
         await notes.EnsureCollectionDeletedAsync();
@@ -475,5 +475,39 @@ public class ShardedStoreParityTests(ParityClusterFixture fixture) : IClassFixtu
 
         var typedDictionary = () => new ShardedVectorStoreCollection<string, Dictionary<string, object?>>(fixture.Cluster.Grains, "dynamic");
         typedDictionary.Should().Throw<NotSupportedException>();
+    }
+
+    private static async Task<List<string>> MissingCollectionAsync(VectorStore store)
+    {
+        var seen = new List<string>();
+        var missing = store.GetCollection<string, Note>("missing");
+        async Task Record(string operation, Func<Task> call)
+        {
+            try
+            {
+                await call();
+                seen.Add(operation + " succeeded");
+            }
+            catch (VectorStoreException ex)
+            {
+                seen.Add($"{operation} {nameof(VectorStoreException)} {ex.CollectionName}");
+            }
+        }
+
+        await Record("upsert", () => missing.UpsertAsync(new Note { Id = "a", Vector = V(1) }));
+        await Record("get", () => missing.GetAsync("a"));
+        await Record("delete", () => missing.DeleteAsync("a"));
+        await Record("search", () => missing.SearchAsync(V(1), top: 1).ToListAsync().AsTask());
+        await Record("filtered get", () => missing.GetAsync(n => n.Rank == 1, top: 1).ToListAsync().AsTask());
+        return seen;
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task A_missing_collection_throws_VectorStoreException_as_in_process()
+    {
+        using var local = new VectorIndexVectorStore();
+        var expected = await MissingCollectionAsync(local);
+        expected.Should().OnlyContain(l => l.EndsWith("VectorStoreException missing", StringComparison.Ordinal));
+        (await MissingCollectionAsync(fixture.Store)).Should().Equal(expected);
     }
 }

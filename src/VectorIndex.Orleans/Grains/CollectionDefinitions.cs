@@ -24,7 +24,7 @@ internal sealed class CollectionDefinitions(IGrainFactory grains)
         }
 
         definition = await grains.GetGrain<ICollectionGrain>(collection).GetShardDefinitionAsync()
-            ?? throw new InvalidOperationException($"The collection '{collection}' does not exist.");
+            ?? throw new CollectionNotFoundException($"The collection '{collection}' does not exist.");
         return _definitions.GetOrAdd(collection, definition);
     }
 

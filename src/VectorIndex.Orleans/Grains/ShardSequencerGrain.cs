@@ -61,7 +61,7 @@ internal sealed partial class ShardSequencerGrain(
             // Deleted, then possibly re-created (with the same definition: see ICollectionGrain.CreateAsync).
             if (await GrainFactory.GetGrain<ICollectionGrain>(_collection).GetDefinitionAsync() is null)
             {
-                throw new InvalidOperationException($"The collection '{_collection}' does not exist (it was deleted).");
+                throw new CollectionNotFoundException($"The collection '{_collection}' does not exist (it was deleted).");
             }
 
             state.State.Deleted = false;

@@ -360,14 +360,15 @@ public sealed class ShardedVectorStoreCollection<TKey, TRecord> : VectorStoreCol
             : null;
     }
 
-    // Cluster failures become VectorStoreException, as MEVD providers report them; bad input keeps its own type.
+    // Cluster failures and a missing collection become VectorStoreException, as MEVD providers (the in-process one
+    // too) report them; bad input and key collisions keep their own types.
     private async Task<T> Wrap<T>(string operation, Func<Task<T>> call)
     {
         try
         {
             return await call().ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is WriteQuorumException or ReplicaUnavailableException or TimeoutException or OrleansException)
+        catch (Exception ex) when (ex is WriteQuorumException or ReplicaUnavailableException or CollectionNotFoundException or TimeoutException or OrleansException)
         {
             throw new VectorStoreException($"{operation} on sharded collection '{Name}' failed: {ex.Message}", ex)
             {
