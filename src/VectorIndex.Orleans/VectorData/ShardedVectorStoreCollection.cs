@@ -15,9 +15,10 @@ namespace VectorIndex.Orleans.VectorData;
 /// so reads and searches return it; an upsert whose storage key holds another key's record throws
 /// <see cref="KeyCollisionException"/> and writes nothing of the batch (a batch spanning shards is checked before it
 /// is sent; only a colliding record written concurrently, between that check and the write, can let the other shards'
-/// parts through, as with <see cref="WriteQuorumException"/>); Guid keys that are null or
-/// <see cref="Guid.Empty"/> are generated and written back to the record); one vector property (<c>ReadOnlyMemory&lt;float&gt;</c>, <c>float[]</c>, <c>Embedding&lt;float&gt;</c>, or generator inputs);
-/// data properties stored as JSON with the vector. Searches go to every shard; by default a search some shard did not
+/// parts through, as with <see cref="WriteQuorumException"/>); Guid keys that are null or <see cref="Guid.Empty"/>
+/// are generated and written back to the record); one vector property (<c>ReadOnlyMemory&lt;float&gt;</c>,
+/// <c>float[]</c>, <c>Embedding&lt;float&gt;</c>, or generator inputs); data properties stored as JSON with the vector.
+/// An operation on a collection that does not exist throws <see cref="VectorStoreException"/>. Searches go to every shard; by default a search some shard did not
 /// answer throws <see cref="VectorStoreException"/> (see <see cref="ShardedVectorStoreOptions.AllowPartialResults"/>).
 /// Search filters are evaluated inside each shard: comparisons of data properties with values, bool properties,
 /// <c>Contains</c> on a collection property, <c>&amp;&amp;</c>, <c>||</c>, <c>!</c> (others throw
@@ -113,9 +114,10 @@ public sealed class ShardedVectorStoreCollection<TKey, TRecord> : VectorStoreCol
     public override async Task<TRecord?> GetAsync(TKey key, RecordRetrievalOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
+        bool includeVectors = _mapper.CheckIncludeVectors(options?.IncludeVectors ?? false);
         object normalized = _mapper.NormalizeKey(key, nameof(key));
         var stored = await Wrap("Get", () => _collection.GetAsync(ShardedRecordMapper<TRecord>.ToKey(normalized))).ConfigureAwait(false);
-        return stored is null || !ShardedRecordMapper<TRecord>.IsRecordOf(stored, normalized) ? null : _mapper.ToRecord(stored, _mapper.CheckIncludeVectors(options?.IncludeVectors ?? false));
+        return stored is null || !ShardedRecordMapper<TRecord>.IsRecordOf(stored, normalized) ? null : _mapper.ToRecord(stored, includeVectors);
     }
 
     /// <inheritdoc/>
