@@ -9,14 +9,32 @@ public interface ICollectionGrain : IGrainWithStringKey
     /// <param name="definition">The layout.</param>
     /// <returns>The definition in effect.</returns>
     /// <exception cref="ArgumentOutOfRangeException">A value of the definition is out of range.</exception>
-    /// <exception cref="InvalidOperationException">The collection exists with a different definition.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// The collection exists with a different definition; or a deletion of it did not complete (call
+    /// <see cref="DeleteAsync"/> again); or a collection of this name was deleted with a different definition (silos
+    /// cache definitions, so a name is re-created only with the definition it had).
+    /// </exception>
     Task<ShardedCollectionDefinition> CreateAsync(ShardedCollectionDefinition definition);
 
-    /// <summary>The definition, or null when the collection does not exist.</summary>
+    /// <summary>The definition, or null when the collection does not exist (or is being deleted).</summary>
     /// <returns>The definition.</returns>
     /// <remarks>Interleaves with <see cref="CreateAsync"/>, which activates the shards, whose activation reads the definition.</remarks>
     [AlwaysInterleave]
     Task<ShardedCollectionDefinition?> GetDefinitionAsync();
+
+    /// <summary>The definition the shards' grains are activated with: also while the collection is being deleted (its replicas activate to drop their files); null when it does not exist.</summary>
+    /// <returns>The definition.</returns>
+    [AlwaysInterleave]
+    Task<ShardedCollectionDefinition?> GetShardDefinitionAsync();
+
+    /// <summary>
+    /// Deletes the collection: it stops existing at once (<see cref="GetDefinitionAsync"/> returns null, it leaves the
+    /// catalog), then every shard's sequencer drops its replicas' records, logs, snapshots and folders. Nothing happens
+    /// when the collection does not exist. When a shard does not answer, this throws and the collection stays deleted
+    /// but cannot be re-created until a later call completes the deletion.
+    /// </summary>
+    /// <returns>A task.</returns>
+    Task DeleteAsync();
 }
 
 /// <summary>
@@ -31,7 +49,18 @@ public interface IShardSequencerGrain : IGrainWithStringKey
     /// <returns>The log sequence number of the last write.</returns>
     /// <exception cref="ArgumentException">A vector has the wrong length, a NaN or infinity, or is all zeros under cosine; nothing is written.</exception>
     /// <exception cref="WriteQuorumException">Fewer replicas than the write quorum flushed the writes; they are not acknowledged.</exception>
+    /// <exception cref="KeyCollisionException">An upsert's <see cref="ShardWrite.OriginalKey"/> differs from the one of the record its key holds; nothing is written.</exception>
+    /// <exception cref="InvalidOperationException">The collection was deleted (and not re-created).</exception>
     Task<long> WriteAsync(ShardWrite[] writes);
+
+    /// <summary>
+    /// Drops the shard (the collection is being deleted): after the writes sequenced before this call, it refuses
+    /// writes until the collection exists again, and every replica drops its records and files.
+    /// </summary>
+    /// <param name="definition">The deleted collection's definition (its replication factor names the replicas).</param>
+    /// <returns>A task.</returns>
+    /// <exception cref="ReplicaUnavailableException">A replica did not drop its state; call again.</exception>
+    Task DropAsync(ShardedCollectionDefinition definition);
 
     /// <summary>Asks every replica for its state, catches up the ones that are behind and marks the current ones ready.</summary>
     /// <returns>The replicas' states (null for a replica that did not answer).</returns>
@@ -77,6 +106,19 @@ public interface IShardReplicaGrain : IGrainWithStringKey
     /// <exception cref="ReplicaUnavailableException">The replica is not caught up yet.</exception>
     Task<StoredRecord?> GetAsync(ulong key);
 
+    /// <summary>Reads several records.</summary>
+    /// <param name="keys">The keys.</param>
+    /// <returns>The records, in the order of <paramref name="keys"/>; null for a key with none.</returns>
+    /// <exception cref="ReplicaUnavailableException">The replica is not caught up yet.</exception>
+    Task<StoredRecord?[]> GetManyAsync(ulong[] keys);
+
+    /// <summary>Scans the replica's records in key order for those that pass a filter.</summary>
+    /// <param name="scan">The filter, the count, the projection.</param>
+    /// <returns>Up to <see cref="ShardScan.Max"/> matching records, in key order.</returns>
+    /// <exception cref="ReplicaUnavailableException">The replica is not caught up yet.</exception>
+    /// <exception cref="ArgumentException">The filter is malformed.</exception>
+    Task<StoredRecord[]> ScanAsync(ShardScan scan);
+
     /// <summary>Reads records in key order, for copying to another replica or listing.</summary>
     /// <param name="afterKey">Start after this key, or null for the first page.</param>
     /// <param name="max">The page size.</param>
@@ -114,6 +156,11 @@ public interface IShardReplicaGrain : IGrainWithStringKey
     /// <returns>The state.</returns>
     Task<ReplicaStatus> MarkReadyAsync(long sequencerEpoch);
 
+    /// <summary>Drops the replica's records, log, snapshots and folder (its collection is being deleted) and deactivates it.</summary>
+    /// <param name="sequencerEpoch">The calling sequencer's epoch.</param>
+    /// <returns>A task.</returns>
+    Task DropAsync(long sequencerEpoch);
+
     /// <summary>Folds the log into a new snapshot now.</summary>
     /// <returns>The state after the snapshot.</returns>
     Task<ReplicaStatus> CheckpointAsync();
@@ -148,6 +195,11 @@ public interface ICatalogGrain : IGrainWithIntegerKey
     /// <param name="name">The collection name.</param>
     /// <returns>A task.</returns>
     Task AddAsync(string name);
+
+    /// <summary>Removes a name (nothing happens when it is not listed).</summary>
+    /// <param name="name">The collection name.</param>
+    /// <returns>A task.</returns>
+    Task RemoveAsync(string name);
 
     /// <summary>The names, in ordinal order.</summary>
     /// <returns>The names.</returns>

@@ -69,6 +69,16 @@ public sealed record ShardWrite
     /// <summary>Bytes stored with the vector and returned by reads (the record's data), or null.</summary>
     [Id(2)] public byte[]? Payload { get; init; }
 
+    /// <summary>
+    /// For a record whose own key was hashed to <see cref="Key"/> (see <see cref="HashedKeys"/>): that original key,
+    /// which an upsert's payload also holds in <see cref="HashedKeys.OriginalKeyProperty"/>. The shard's sequencer
+    /// checks it against the record <see cref="Key"/> holds when the write is sequenced: an upsert over a record with
+    /// another original key (a 64-bit collision) refuses the shard's whole batch with <see cref="KeyCollisionException"/>;
+    /// a delete of a record with another original key (or none) is dropped, as the record it names does not exist.
+    /// Null (the default) writes unconditionally. Not stored (the payload holds it).
+    /// </summary>
+    [Id(3)] public string? OriginalKey { get; init; }
+
     /// <summary>Whether this is a delete.</summary>
     public bool IsDelete => Vector is null;
 }
@@ -82,6 +92,26 @@ public sealed record SequencedWrite
 
     /// <summary>The change.</summary>
     [Id(1)] public required ShardWrite Write { get; init; }
+}
+
+/// <summary>A scan of a shard's records (a read by filter, not by vector).</summary>
+[GenerateSerializer, Immutable]
+public sealed record ShardScan
+{
+    /// <summary>When set, only records whose payload (a JSON object) passes it are returned.</summary>
+    [Id(0)] public ShardFilter? Filter { get; init; }
+
+    /// <summary>The most records a shard returns: the first ones in key order; at least 1.</summary>
+    [Id(1)] public int Max { get; init; } = int.MaxValue;
+
+    /// <summary>
+    /// When set, each record's payload holds only these fields of its JSON object (a projection, for sorting) and its
+    /// vector is empty; when null, the whole payload.
+    /// </summary>
+    [Id(2)] public IReadOnlyList<string>? Fields { get; init; }
+
+    /// <summary>Whether vectors are returned (without a projection); when false, each record's vector is empty.</summary>
+    [Id(3)] public bool IncludeVectors { get; init; }
 }
 
 /// <summary>A stored record as read back from a replica.</summary>
@@ -245,4 +275,42 @@ public sealed class ReplicaUnavailableException : Exception
     /// <param name="message">The message.</param>
     /// <param name="innerException">The cause.</param>
     public ReplicaUnavailableException(string message, Exception innerException) : base(message, innerException) { }
+}
+
+/// <summary>
+/// Thrown when an upsert's original key hashes (see <see cref="HashedKeys"/>) to a storage key that already holds a
+/// record with another original key: two keys collide on 64 bits. Nothing of the shard's batch that held the write is
+/// written; the stored record is unchanged.
+/// </summary>
+[GenerateSerializer]
+public sealed class KeyCollisionException : InvalidOperationException
+{
+    /// <summary>Creates the exception.</summary>
+    public KeyCollisionException() { }
+
+    /// <summary>Creates the exception with a message.</summary>
+    /// <param name="message">The message.</param>
+    public KeyCollisionException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with a message and a cause.</summary>
+    /// <param name="message">The message.</param>
+    /// <param name="innerException">The cause.</param>
+    public KeyCollisionException(string message, Exception innerException) : base(message, innerException) { }
+}
+
+/// <summary>Thrown by an operation on a sharded collection that does not exist (never created, or deleted).</summary>
+[GenerateSerializer]
+public sealed class CollectionNotFoundException : InvalidOperationException
+{
+    /// <summary>Creates the exception.</summary>
+    public CollectionNotFoundException() { }
+
+    /// <summary>Creates the exception with a message.</summary>
+    /// <param name="message">The message.</param>
+    public CollectionNotFoundException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with a message and a cause.</summary>
+    /// <param name="message">The message.</param>
+    /// <param name="innerException">The cause.</param>
+    public CollectionNotFoundException(string message, Exception innerException) : base(message, innerException) { }
 }

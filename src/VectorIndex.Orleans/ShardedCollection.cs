@@ -49,9 +49,31 @@ public sealed class ShardedCollection
         _definition = await _grains.GetGrain<ICollectionGrain>(Name).CreateAsync(definition).ConfigureAwait(false);
     }
 
-    /// <summary>Whether the collection exists.</summary>
+    /// <summary>Whether the collection exists (asks the cluster each time).</summary>
     /// <returns>True when it does.</returns>
-    public async Task<bool> ExistsAsync() => await TryGetDefinitionAsync().ConfigureAwait(false) is not null;
+    public async Task<bool> ExistsAsync()
+    {
+        _definition = await _grains.GetGrain<ICollectionGrain>(Name).GetDefinitionAsync().ConfigureAwait(false);
+        return _definition is not null;
+    }
+
+    /// <summary>
+    /// Deletes the collection and everything it holds; nothing happens when it does not exist. It stops existing at once
+    /// (it leaves the catalog); then each shard's sequencer completes the writes it sequenced before, drops every replica's
+    /// records and files, and refuses later writes (<see cref="InvalidOperationException"/>) until the collection is
+    /// created again. When this completes, no record written before it was called remains, and a re-created collection
+    /// starts empty. A write racing with the deletion is dropped with the collection, refused, or (when it reaches its
+    /// shard after the collection was re-created) applied to the new collection. Other handles that cached the
+    /// definition find out at their next write; a search through a silo that still caches it may answer empty or
+    /// incomplete instead of throwing (and activate empty replicas, which leave empty replica folders behind).
+    /// </summary>
+    /// <returns>A task.</returns>
+    /// <exception cref="ReplicaUnavailableException">A replica did not drop its state: the collection no longer exists, but cannot be re-created before a later call completes the deletion.</exception>
+    public async Task DeleteCollectionAsync()
+    {
+        _definition = null;
+        await _grains.GetGrain<ICollectionGrain>(Name).DeleteAsync().ConfigureAwait(false);
+    }
 
     /// <summary>The definition, or null when the collection does not exist.</summary>
     /// <returns>The definition.</returns>
@@ -59,7 +81,7 @@ public sealed class ShardedCollection
         _definition ??= await _grains.GetGrain<ICollectionGrain>(Name).GetDefinitionAsync().ConfigureAwait(false);
 
     private async Task<ShardedCollectionDefinition> DefinitionAsync() =>
-        await TryGetDefinitionAsync().ConfigureAwait(false) ?? throw new InvalidOperationException($"The collection '{Name}' does not exist.");
+        await TryGetDefinitionAsync().ConfigureAwait(false) ?? throw new CollectionNotFoundException($"The collection '{Name}' does not exist.");
 
     /// <summary>
     /// Writes upserts and deletes. Each shard's part is sequenced and acknowledged by that shard as a unit; the shards
@@ -137,6 +159,68 @@ public sealed class ShardedCollection
         }
 
         throw new ReplicaUnavailableException($"No replica of shard {shard} of '{Name}' could read key {key}.", last!);
+    }
+
+    /// <summary>Reads several records, each from a serving replica of its shard (the shards in parallel).</summary>
+    /// <param name="keys">The keys.</param>
+    /// <returns>The records found, in the order of <paramref name="keys"/> (a key without a record is left out).</returns>
+    /// <exception cref="ReplicaUnavailableException">No replica of some shard could serve.</exception>
+    public async Task<IReadOnlyList<StoredRecord>> GetManyAsync(IEnumerable<ulong> keys)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var definition = await DefinitionAsync().ConfigureAwait(false);
+        ulong[] all = [.. keys];
+        var byShard = all.Distinct().GroupBy(k => ShardRouting.ShardOf(k, definition.ShardCount));
+        var found = new Dictionary<ulong, StoredRecord>();
+        var answers = await Task.WhenAll(byShard.Select(g => OnShardAsync(g.Key, definition, r => Replica(g.Key, r).GetManyAsync([.. g])))).ConfigureAwait(false);
+        foreach (var record in answers.SelectMany(a => a))
+        {
+            if (record is not null)
+            {
+                found[record.Key] = record;
+            }
+        }
+
+        return [.. all.Where(found.ContainsKey).Select(k => found[k])];
+    }
+
+    /// <summary>
+    /// Scans every shard (one serving replica each, in parallel) for the records that pass a filter: each shard returns
+    /// up to <see cref="ShardScan.Max"/> of its matching records, the first in key order.
+    /// </summary>
+    /// <param name="scan">The filter, the count per shard, the projection.</param>
+    /// <returns>The records of every shard, in key order.</returns>
+    /// <exception cref="ReplicaUnavailableException">No replica of some shard could serve.</exception>
+    /// <exception cref="ArgumentException">The filter is malformed.</exception>
+    public async Task<IReadOnlyList<StoredRecord>> ScanAsync(ShardScan scan)
+    {
+        ArgumentNullException.ThrowIfNull(scan);
+        scan.Filter?.Validate();
+        var definition = await DefinitionAsync().ConfigureAwait(false);
+        var answers = await Task.WhenAll(Enumerable.Range(0, definition.ShardCount)
+            .Select(shard => OnShardAsync(shard, definition, r => Replica(shard, r).ScanAsync(scan)))).ConfigureAwait(false);
+        var merged = answers.SelectMany(a => a).ToList();
+        merged.Sort(static (a, b) => a.Key.CompareTo(b.Key));
+        return merged;
+    }
+
+    // Calls a shard's replicas in turn until one answers.
+    private async Task<T> OnShardAsync<T>(int shard, ShardedCollectionDefinition definition, Func<int, Task<T>> call)
+    {
+        Exception? last = null;
+        for (int r = 0; r < definition.ReplicationFactor; r++)
+        {
+            try
+            {
+                return await call(r).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not ArgumentException)
+            {
+                last = ex;
+            }
+        }
+
+        throw new ReplicaUnavailableException($"No replica of shard {shard} of '{Name}' could serve the read.", last!);
     }
 
     /// <summary>A handle on one replica of one shard (for inspection and operations).</summary>

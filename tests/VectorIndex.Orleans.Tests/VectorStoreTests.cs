@@ -119,14 +119,14 @@ public class VectorStoreTests
     public void Unsupported_key_types_throw_NotSupportedException()
     {
         var store = new ShardedVectorStore(new NoGrains());
-        var act = () => store.GetCollection<string, StringKeyed>("x");
+        var act = () => store.GetCollection<decimal, DecimalKeyed>("x");
         act.Should().Throw<NotSupportedException>();
     }
 
-    public sealed class StringKeyed
+    public sealed class DecimalKeyed
     {
         [VectorStoreKey]
-        public string Id { get; set; } = "";
+        public decimal Id { get; set; }
 
         [VectorStoreVector(4)]
         public float[] Vector { get; set; } = [];

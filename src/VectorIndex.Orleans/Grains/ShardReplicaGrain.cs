@@ -47,6 +47,8 @@ internal sealed partial class ShardReplicaGrain(
     private bool _needsCopy;
     private long _caughtUpWrites;
     private long _copiedRecords;
+    private bool _dropped;
+    private string _collection = "";
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -56,6 +58,7 @@ internal sealed partial class ShardReplicaGrain(
             throw new InvalidOperationException($"'{key}' is not a shard replica key.");
         }
 
+        _collection = collection;
         var definition = await definitions.GetAsync(collection);
         if (string.IsNullOrEmpty(_options.DataPath))
         {
@@ -210,6 +213,11 @@ internal sealed partial class ShardReplicaGrain(
 
     private void CheckSequencer(long sequencerEpoch)
     {
+        if (_dropped)
+        {
+            throw new ReplicaUnavailableException($"Replica '{this.GetPrimaryKeyString()}' was dropped with its collection.");
+        }
+
         if (_fenced)
         {
             throw new ReplicaUnavailableException($"Replica '{this.GetPrimaryKeyString()}' was fenced out by a newer activation.");
@@ -315,6 +323,64 @@ internal sealed partial class ShardReplicaGrain(
         return Task.FromResult(_store!.Get(key));
     }
 
+    public Task<StoredRecord?[]> GetManyAsync(ulong[] keys)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        ThrowIfNotServing();
+        var records = new StoredRecord?[keys.Length];
+        for (int i = 0; i < keys.Length; i++)
+        {
+            records[i] = _store!.Get(keys[i]);
+        }
+
+        return Task.FromResult(records);
+    }
+
+    public Task<StoredRecord[]> ScanAsync(ShardScan scan)
+    {
+        ArgumentNullException.ThrowIfNull(scan);
+        ArgumentOutOfRangeException.ThrowIfLessThan(scan.Max, 1, nameof(scan));
+        ThrowIfNotServing();
+        var predicate = scan.Filter?.Compile();
+        var store = _store!;
+        ulong[] keys = store.Index.GetKeys();
+        Array.Sort(keys);
+        var found = new List<StoredRecord>();
+        foreach (ulong key in keys)
+        {
+            if (found.Count >= scan.Max)
+            {
+                break;
+            }
+
+            var payload = predicate is not null || scan.Fields is not null ? store.GetPayloadObject(key) : null;
+            if (predicate is not null && !predicate(payload))
+            {
+                continue;
+            }
+
+            if (scan.Fields is { } fields)
+            {
+                var projected = new System.Text.Json.Nodes.JsonObject();
+                foreach (string field in fields)
+                {
+                    if (payload is not null && payload.TryGetPropertyValue(field, out var value))
+                    {
+                        projected[field] = value?.DeepClone();
+                    }
+                }
+
+                found.Add(new StoredRecord { Key = key, Vector = [], Payload = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(projected) });
+            }
+            else if (store.Get(key) is { } record)
+            {
+                found.Add(scan.IncludeVectors ? record : record with { Vector = [] });
+            }
+        }
+
+        return Task.FromResult(found.ToArray());
+    }
+
     public Task<StoredRecord[]> ReadPageAsync(ulong? afterKey, int max)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
@@ -327,7 +393,7 @@ internal sealed partial class ShardReplicaGrain(
         await _writeGate.WaitAsync(); // after a write's flush: the tail holds only durable writes
         try
         {
-            return _copying || _needsCopy || _fenced ? null : _store!.ReadTail(afterLsn, max);
+            return _copying || _needsCopy || _fenced || _dropped ? null : _store!.ReadTail(afterLsn, max);
         }
         finally
         {
@@ -415,11 +481,64 @@ internal sealed partial class ShardReplicaGrain(
         }
     }
 
+    public async Task DropAsync(long sequencerEpoch)
+    {
+        await _writeGate.WaitAsync();
+        try
+        {
+            if (_dropped)
+            {
+                return;
+            }
+
+            CheckSequencer(sequencerEpoch);
+            _dropped = true;
+            _ready = false;
+            _directory?.Dispose();
+            _directory = null;
+            _store!.Reset();
+            string parent = Path.GetDirectoryName(_folder)!;
+            foreach (string folder in new[] { _folder, PreviousFolder, PreviousFolder + ".tmp" }
+                .Concat(Directory.Exists(parent) ? Directory.EnumerateDirectories(parent, Path.GetFileName(_folder) + ".damaged-*") : []))
+            {
+                if (Directory.Exists(folder))
+                {
+                    Directory.Delete(folder, recursive: true);
+                }
+            }
+
+            // The next activation starts empty: no folder, and a manifest that expects none.
+            manifest.State.Generation = 0;
+            manifest.State.SnapshotLsn = 0;
+            try
+            {
+                await manifest.WriteStateAsync();
+            }
+            catch (InconsistentStateException ex)
+            {
+                _fenced = true;
+                throw new ReplicaUnavailableException($"Replica '{this.GetPrimaryKeyString()}' was fenced out by a newer activation.", ex);
+            }
+
+            definitions.Evict(_collection);
+            DeactivateOnIdle();
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
     public async Task<ReplicaStatus> CheckpointAsync()
     {
         await _writeGate.WaitAsync();
         try
         {
+            if (_dropped)
+            {
+                throw new ReplicaUnavailableException($"Replica '{this.GetPrimaryKeyString()}' was dropped with its collection.");
+            }
+
             await SnapshotAsync();
             return Status();
         }

@@ -8,6 +8,9 @@ internal sealed class SequencerState
 {
     /// <summary>One more on every activation; replicas refuse writes from a lower one.</summary>
     [Id(0)] public long Epoch { get; set; }
+
+    /// <summary>The collection was deleted: writes are refused until the collection grain has a definition again.</summary>
+    [Id(1)] public bool Deleted { get; set; }
 }
 
 /// <summary>
@@ -23,6 +26,7 @@ internal sealed partial class ShardSequencerGrain(
 {
     private readonly VectorIndexSiloOptions _options = options.Value;
     private ShardedCollectionDefinition _definition = null!;
+    private string _collection = "";
     private IShardReplicaGrain[] _replicas = [];
     private long _lastLsn = -1; // unknown until the replicas were asked
     private bool _needsSync = true;
@@ -31,7 +35,7 @@ internal sealed partial class ShardSequencerGrain(
     {
         string key = this.GetPrimaryKeyString();
         int slash = key.LastIndexOf('/');
-        string collection = key[..slash];
+        string collection = _collection = key[..slash];
         int shard = int.Parse(key.AsSpan(slash + 1), System.Globalization.CultureInfo.InvariantCulture);
         _definition = await definitions.GetAsync(collection);
         _replicas = [.. Enumerable.Range(0, _definition.ReplicationFactor)
@@ -52,6 +56,18 @@ internal sealed partial class ShardSequencerGrain(
             }
         }
 
+        if (state.State.Deleted)
+        {
+            // Deleted, then possibly re-created (with the same definition: see ICollectionGrain.CreateAsync).
+            if (await GrainFactory.GetGrain<ICollectionGrain>(_collection).GetDefinitionAsync() is null)
+            {
+                throw new CollectionNotFoundException($"The collection '{_collection}' does not exist (it was deleted).");
+            }
+
+            state.State.Deleted = false;
+            await state.WriteStateAsync();
+        }
+
         if (_needsSync || _lastLsn < 0)
         {
             await SyncAsync();
@@ -60,6 +76,11 @@ internal sealed partial class ShardSequencerGrain(
         if (_lastLsn < 0)
         {
             throw new WriteQuorumException($"Shard '{this.GetPrimaryKeyString()}': no replica answered, the write was not sent.");
+        }
+
+        if (writes.Any(w => w.OriginalKey is not null))
+        {
+            writes = await CheckOriginalKeysAsync(writes);
         }
 
         if (writes.Length == 0)
@@ -107,6 +128,102 @@ internal sealed partial class ShardSequencerGrain(
         }
 
         return last;
+    }
+
+    // Checks the original keys of writes to hashed keys against the records their keys hold at the shard's last sequence
+    // number (no write runs meanwhile: this grain is not reentrant), in batch order: an upsert over another original key
+    // refuses the batch; a delete of another original key is dropped. Returns the writes to sequence.
+    private async Task<ShardWrite[]> CheckOriginalKeysAsync(ShardWrite[] writes)
+    {
+        ulong[] keys = [.. writes.Where(w => w.OriginalKey is not null).Select(w => w.Key).Distinct()];
+        var stored = await ReadCurrentAsync(keys);
+        var current = new Dictionary<ulong, (bool Exists, string? Original)>(keys.Length);
+        for (int i = 0; i < keys.Length; i++)
+        {
+            current[keys[i]] = stored[i] is { } record ? (true, HashedKeys.OriginalKeyOf(record.Payload)) : (false, null);
+        }
+
+        var kept = new List<ShardWrite>(writes.Length);
+        foreach (var write in writes)
+        {
+            if (current.TryGetValue(write.Key, out var now))
+            {
+                if (write.OriginalKey is { } original)
+                {
+                    if (write.IsDelete)
+                    {
+                        if (!now.Exists || !string.Equals(now.Original, original, StringComparison.Ordinal))
+                        {
+                            continue; // the record this delete names does not exist
+                        }
+                    }
+                    else if (now.Exists && !string.Equals(now.Original, original, StringComparison.Ordinal))
+                    {
+                        throw new KeyCollisionException(
+                            $"The key '{original}' hashes to storage key {write.Key}, which holds the record of key '{now.Original ?? "(none)"}' (a 64-bit collision); nothing of the batch to shard '{this.GetPrimaryKeyString()}' was written.");
+                    }
+                }
+
+                current[write.Key] = write.IsDelete ? (false, null) : (true, write.OriginalKey ?? HashedKeys.OriginalKeyOf(write.Payload));
+            }
+
+            kept.Add(write);
+        }
+
+        return kept.Count == writes.Length ? writes : [.. kept];
+    }
+
+    // The records of keys as a replica at the shard's last sequence number holds them.
+    private async Task<StoredRecord?[]> ReadCurrentAsync(ulong[] keys)
+    {
+        Exception? failure = null;
+        foreach (var replica in _replicas)
+        {
+            try
+            {
+                var status = await replica.GetStatusAsync().WaitAsync(_options.ReplicaCallTimeout);
+                if (status.Ready && !status.NeedsCopy && status.AppliedLsn == _lastLsn)
+                {
+                    return await replica.GetManyAsync(keys).WaitAsync(_options.ReplicaCallTimeout);
+                }
+            }
+            catch (Exception ex)
+            {
+                failure ??= ex;
+            }
+        }
+
+        throw new WriteQuorumException(
+            $"Shard '{this.GetPrimaryKeyString()}': no replica at sequence number {_lastLsn} could be read to check the writes' original keys; nothing was written.",
+            failure ?? new ReplicaUnavailableException("No replica is current."));
+    }
+
+    public async Task DropAsync(ShardedCollectionDefinition definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        if (!state.State.Deleted)
+        {
+            state.State.Deleted = true;
+            await state.WriteStateAsync();
+        }
+
+        try
+        {
+            long epoch = state.State.Epoch;
+            await Task.WhenAll(_replicas.Select(r => r.DropAsync(epoch).WaitAsync(_options.ReplicaCallTimeout)));
+        }
+        catch (Exception ex) when (ex is not ReplicaUnavailableException)
+        {
+            throw new ReplicaUnavailableException($"Shard '{this.GetPrimaryKeyString()}': a replica did not drop its state; delete the collection again.", ex);
+        }
+        finally
+        {
+            _lastLsn = -1;
+            _needsSync = true;
+        }
+
+        definitions.Evict(_collection);
+        DeactivateOnIdle();
     }
 
     public async Task<ReplicaStatus?[]> SyncAsync()

@@ -5,7 +5,8 @@ using Microsoft.Extensions.VectorData.ProviderServices;
 namespace VectorIndex.Orleans.VectorData;
 
 /// <summary>
-/// Translates a MEVD filter expression into a <see cref="ShardFilter"/>: comparisons of a data property with a value
+/// Translates a MEVD filter expression into a <see cref="ShardFilter"/>: comparisons of a data property (<c>r.Name</c>,
+/// or <c>r["Name"]</c> on a dynamic record) with a value
 /// (==, !=, &lt;, &lt;=, &gt;, &gt;=), a bool property, <c>Contains</c> on a collection property, and &amp;&amp;, ||, !.
 /// Anything else throws <see cref="NotSupportedException"/>. Values not depending on the record (constants, captured
 /// variables) are evaluated once, here.
@@ -40,7 +41,7 @@ internal static class FilterTranslator
                 }
 
                 break;
-            case MemberExpression member when member.Type == typeof(bool) && Field(member, record, model) is { } flag:
+            case MemberExpression or UnaryExpression or MethodCallExpression when e.Type == typeof(bool) && Field(e, record, model) is { } flag:
                 return ShardFilter.Compare(flag, ShardFilterOperator.Equal, true);
             case MethodCallExpression { Method.Name: "Contains" } call:
                 // list.Contains(value) (instance) or Enumerable.Contains(list, value) / MemoryExtensions.Contains(span, value)
@@ -104,6 +105,14 @@ internal static class FilterTranslator
             var data = model.DataProperties.FirstOrDefault(p => p.ModelName == property.Name);
             return data?.StorageName
                 ?? throw new NotSupportedException($"The filter reads '{property.Name}', which is not a data property; only data properties can be filtered on.");
+        }
+
+        // A dynamic record's value: r["Name"].
+        if (e is MethodCallExpression { Method.Name: "get_Item", Arguments: [ConstantExpression { Value: string name }] } item && item.Object == record)
+        {
+            var data = model.DataProperties.FirstOrDefault(p => p.ModelName == name);
+            return data?.StorageName
+                ?? throw new NotSupportedException($"The filter reads '{name}', which is not a data property; only data properties can be filtered on.");
         }
 
         return null;

@@ -6,7 +6,10 @@ namespace VectorIndex.Orleans.VectorData;
 
 /// <summary>
 /// A Microsoft.Extensions.VectorData store whose collections are sharded over an Orleans cluster, so code written
-/// against <see cref="VectorStore"/> (for example over the in-process <c>VectorIndexVectorStore</c>) runs unchanged.
+/// against <see cref="VectorStore"/> (for example over the in-process <c>VectorIndexVectorStore</c>) runs unchanged:
+/// typed and dynamic collections, <c>ulong</c>, <c>long</c>, <c>int</c>, <see cref="Guid"/> and <c>string</c> keys,
+/// filtered searches and reads, embedding generation, collection deletion (see
+/// <see cref="ShardedVectorStoreCollection{TKey, TRecord}"/> for what differs).
 /// </summary>
 public sealed class ShardedVectorStore : VectorStore
 {
@@ -33,13 +36,19 @@ public sealed class ShardedVectorStore : VectorStore
     public override ShardedVectorStoreCollection<TKey, TRecord> GetCollection<TKey, TRecord>(string name, VectorStoreCollectionDefinition? definition = null) =>
         new(_grains, name, _options, definition);
 
-    /// <summary>Not supported: sharded collections hold typed records.</summary>
-    /// <param name="name">The name.</param>
-    /// <param name="definition">The definition.</param>
-    /// <returns>Never returns.</returns>
-    /// <exception cref="NotSupportedException">Always.</exception>
-    public override VectorStoreCollection<object, Dictionary<string, object?>> GetDynamicCollection(string name, VectorStoreCollectionDefinition definition) =>
-        throw new NotSupportedException("Sharded VectorIndex collections support typed records only; dynamic collections are not implemented.");
+    /// <summary>
+    /// A collection of dynamic records (<c>Dictionary&lt;string, object?&gt;</c>, keyed by property name) described by a
+    /// record definition; it may open the same collection as a typed one. Filters read values as <c>r["Name"]</c>.
+    /// </summary>
+    /// <param name="name">The collection name.</param>
+    /// <param name="definition">The record definition (its key type: ulong, long, int, Guid or string).</param>
+    /// <returns>The collection.</returns>
+    /// <exception cref="NotSupportedException">The key type, vector type or distance function is not supported.</exception>
+    public override ShardedVectorStoreCollection<object, Dictionary<string, object?>> GetDynamicCollection(string name, VectorStoreCollectionDefinition definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        return new(_grains, name, _options, definition, dynamic: true);
+    }
 
     /// <inheritdoc/>
     public override async IAsyncEnumerable<string> ListCollectionNamesAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -58,13 +67,31 @@ public sealed class ShardedVectorStore : VectorStore
         return await new ShardedCollection(_grains, name).ExistsAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Not supported yet: a sharded collection cannot be deleted.</summary>
-    /// <param name="name">The name.</param>
-    /// <param name="cancellationToken">Unused.</param>
-    /// <returns>Never returns.</returns>
-    /// <exception cref="NotSupportedException">Always.</exception>
-    public override Task EnsureCollectionDeletedAsync(string name, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException("Deleting a sharded VectorIndex collection is not implemented.");
+    /// <summary>
+    /// Deletes a collection and all its records on every shard (see <see cref="ShardedCollection.DeleteCollectionAsync"/>);
+    /// nothing happens when it does not exist.
+    /// </summary>
+    /// <param name="name">The collection name.</param>
+    /// <param name="cancellationToken">Unused: the deletion runs to its end in the cluster.</param>
+    /// <returns>A task.</returns>
+    /// <exception cref="VectorStoreException">A shard did not drop its state; call again.</exception>
+    public override async Task EnsureCollectionDeletedAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        try
+        {
+            await new ShardedCollection(_grains, name).DeleteCollectionAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ReplicaUnavailableException or TimeoutException or OrleansException)
+        {
+            throw new VectorStoreException($"Deleting sharded collection '{name}' failed: {ex.Message}", ex)
+            {
+                VectorStoreSystemName = SystemName,
+                CollectionName = name,
+                OperationName = "EnsureCollectionDeleted",
+            };
+        }
+    }
 
     /// <inheritdoc/>
     public override object? GetService(Type serviceType, object? serviceKey = null)

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.AI;
+
 namespace VectorIndex.Orleans.VectorData;
 
 /// <summary>Settings of a <see cref="ShardedVectorStore"/>: the layout of the collections it creates and the query defaults.</summary>
@@ -30,4 +32,25 @@ public sealed class ShardedVectorStoreOptions
     /// were complete. When true, the partial answer is returned (MEVD has no place to report the coverage).
     /// </summary>
     public bool AllowPartialResults { get; init; }
+
+    /// <summary>
+    /// The embedding generator of vector properties that hold generator inputs (a <c>string</c>, for example) and have
+    /// none of their own (on the property or the record definition): records are embedded on upsert and such inputs
+    /// are embedded for search, on the client, as in the in-process connector. Null (the default) for none;
+    /// <c>AddShardedVectorStore</c> then uses the container's <see cref="IEmbeddingGenerator"/>, if any.
+    /// </summary>
+    public IEmbeddingGenerator? EmbeddingGenerator { get; init; }
+
+    internal ShardedVectorStoreOptions WithEmbeddingGenerator(IEmbeddingGenerator generator) => new()
+    {
+        ShardCount = ShardCount,
+        ReplicationFactor = ReplicationFactor,
+        WriteQuorum = WriteQuorum,
+        HnswM = HnswM,
+        HnswEfConstruction = HnswEfConstruction,
+        HnswEfSearch = HnswEfSearch,
+        SearchDeadline = SearchDeadline,
+        AllowPartialResults = AllowPartialResults,
+        EmbeddingGenerator = generator,
+    };
 }

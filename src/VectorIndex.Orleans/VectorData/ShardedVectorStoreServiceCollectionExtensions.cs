@@ -1,3 +1,4 @@
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.VectorData;
 using VectorIndex.Orleans.VectorData;
@@ -9,7 +10,8 @@ public static class ShardedVectorStoreServiceCollectionExtensions
 {
     /// <summary>
     /// Registers a <see cref="ShardedVectorStore"/> (as itself and as <see cref="VectorStore"/>) over the
-    /// <see cref="IGrainFactory"/> in the container (the Orleans client, or the silo's own grain factory).
+    /// <see cref="IGrainFactory"/> in the container (the Orleans client, or the silo's own grain factory). When the
+    /// options name no embedding generator, the container's <see cref="IEmbeddingGenerator"/>, if any, is used.
     /// </summary>
     /// <param name="services">The services.</param>
     /// <param name="optionsProvider">Gives the store options; null for the defaults.</param>
@@ -22,7 +24,16 @@ public static class ShardedVectorStoreServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         services.Add(new ServiceDescriptor(typeof(ShardedVectorStore),
-            sp => new ShardedVectorStore(sp.GetRequiredService<IGrainFactory>(), optionsProvider?.Invoke(sp)), lifetime));
+            sp =>
+            {
+                var options = optionsProvider?.Invoke(sp) ?? new ShardedVectorStoreOptions();
+                if (options.EmbeddingGenerator is null && sp.GetService<IEmbeddingGenerator>() is { } generator)
+                {
+                    options = options.WithEmbeddingGenerator(generator);
+                }
+
+                return new ShardedVectorStore(sp.GetRequiredService<IGrainFactory>(), options);
+            }, lifetime));
         services.TryAdd(new ServiceDescriptor(typeof(VectorStore), sp => sp.GetRequiredService<ShardedVectorStore>(), lifetime));
         return services;
     }
