@@ -3,7 +3,7 @@
 #   build.sh           against Debian's libhnswlib-dev headers (0.6.2)     -> bin/hnswlib_bench
 #   build.sh --filter  against hnswlib 0.8.0, whose searchKnn takes a filter -> bin/hnswlib_filter_bench
 # HNSWLIB_CXXFLAGS adds compiler flags: HNSWLIB_CXXFLAGS=-mno-avx512f builds the AVX2 peer of a run with
-# DOTNET_EnableAVX512F=0 on an AVX-512 machine (hnswlib picks its AVX-512 kernels at compile time). The runner builds
+# DOTNET_EnableAVX512=0 (.NET 10; DOTNET_EnableAVX512F=0 on .NET 8 and 9) on an AVX-512 machine (hnswlib picks its AVX-512 kernels at compile time). The runner builds
 # bin/hnswlib_bench only when it is missing: run this script again without the flag to go back.
 # Debian has no hnswlib with filters; hnswlib-node 3.0.0 on npm ships the 0.8.0 headers (src/hnswlib/), so
 # --filter takes them from there (npm pack, nothing installed).
