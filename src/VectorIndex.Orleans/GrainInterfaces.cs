@@ -151,6 +151,15 @@ public interface IShardReplicaGrain : IGrainWithStringKey
     /// <returns>The state after the copy.</returns>
     Task<ReplicaStatus> EndCopyAsync(long sequencerEpoch, long lsn);
 
+    /// <summary>
+    /// Records a new sequencer epoch after the write in progress (if any): from then on the replica refuses calls of
+    /// older epochs, including any still queued.
+    /// </summary>
+    /// <param name="sequencerEpoch">The calling sequencer's new epoch.</param>
+    /// <returns>The state.</returns>
+    /// <exception cref="ReplicaUnavailableException">The epoch is older than one the replica has seen, or the replica was fenced out or dropped.</exception>
+    Task<ReplicaStatus> FenceAsync(long sequencerEpoch);
+
     /// <summary>Marks the replica caught up (the sequencer found it at the shard's last sequence number).</summary>
     /// <param name="sequencerEpoch">The calling sequencer's epoch.</param>
     /// <returns>The state.</returns>

@@ -466,6 +466,20 @@ internal sealed partial class ShardReplicaGrain(
         }
     }
 
+    public async Task<ReplicaStatus> FenceAsync(long sequencerEpoch)
+    {
+        await _writeGate.WaitAsync();
+        try
+        {
+            CheckSequencer(sequencerEpoch);
+            return Status();
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
     public async Task<ReplicaStatus> MarkReadyAsync(long sequencerEpoch)
     {
         await _writeGate.WaitAsync();

@@ -243,6 +243,23 @@ internal sealed partial class ShardSequencerGrain(
             return statuses;
         }
 
+        if (_lastLsn > max && statuses.All(x => x is not null))
+        {
+            // Every replica answered and none holds the numbers above max: they went to a batch that failed on every
+            // replica before any logged it (its silos died, or it timed out everywhere). Handing out numbers after
+            // them would leave a gap no replica can fill, and the shard would refuse every write until this grain is
+            // re-activated; taking them back is safe once no late call can still log them: a new epoch, recorded by
+            // every replica under its write gate, makes a replica refuse any call of the old one still queued.
+            var fenced = await FenceAsync();
+            if (fenced is not null)
+            {
+                statuses = fenced;
+                max = statuses.Max(x => x is { NeedsCopy: false } ? x.AppliedLsn : -1);
+                LogNumbersTakenBack(logger, this.GetPrimaryKeyString(), max + 1, _lastLsn);
+                _lastLsn = max;
+            }
+        }
+
         _lastLsn = Math.Max(_lastLsn, max);
 
         // A source for copies: a replica at the last sequence number, preferably one already serving.
@@ -281,6 +298,25 @@ internal sealed partial class ShardSequencerGrain(
         }
 
         _needsSync = !allCurrent;
+        return statuses;
+    }
+
+    // A new epoch, written to grain state and then recorded by every replica (each waits for its write in progress
+    // first). Null when a replica did not answer: then nothing is known about what it may still log.
+    private async Task<ReplicaStatus?[]?> FenceAsync()
+    {
+        state.State.Epoch++;
+        await state.WriteStateAsync();
+        var statuses = new ReplicaStatus?[_replicas.Length];
+        for (int i = 0; i < _replicas.Length; i++)
+        {
+            statuses[i] = await TryAsync(_replicas[i].FenceAsync(state.State.Epoch));
+            if (statuses[i] is null)
+            {
+                return null;
+            }
+        }
+
         return statuses;
     }
 
@@ -365,6 +401,9 @@ internal sealed partial class ShardSequencerGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Shard {Shard}: copying replica {Source} to replica {Target} at sequence number {Lsn}")]
     private static partial void LogCopy(ILogger logger, string shard, int source, int target, long lsn);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard}: sequence numbers {First} to {Last} were logged by no replica; taken back after a new epoch")]
+    private static partial void LogNumbersTakenBack(ILogger logger, string shard, long first, long last);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Shard {Shard}: replica {Target} caught up from replica {Source}'s log tail to sequence number {Lsn}")]
     private static partial void LogCaughtUp(ILogger logger, string shard, int target, int source, long lsn);
