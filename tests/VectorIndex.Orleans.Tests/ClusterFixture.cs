@@ -45,8 +45,8 @@ public sealed class TestClusterHandle : IAsyncDisposable
     }
 
     /// <summary>
-    /// Calls the cluster from the test client, again while the call fails or times out: the TestingHost client keeps a
-    /// dead silo in its static gateway list, so a call may go to a dead gateway.
+    /// Calls the cluster from the test client, again while the call fails, times out or is canceled by the cluster: the
+    /// TestingHost client keeps a dead silo in its static gateway list, so a call may go to a dead gateway.
     /// </summary>
     public static async Task<T> RetryAsync<T>(Func<Task<T>> call, TimeSpan? limit = null)
     {
@@ -57,7 +57,9 @@ public sealed class TestClusterHandle : IAsyncDisposable
             {
                 return await call().WaitAsync(TimeSpan.FromSeconds(10));
             }
-            catch (Exception ex) when (ex is OrleansException or TimeoutException && clock.Elapsed < (limit ?? TimeSpan.FromSeconds(60)))
+            // OperationCanceledException: a grain directory lookup canceled while membership changes (seen under load
+            // right after a kill, from the silo's DistributedGrainDirectory).
+            catch (Exception ex) when (ex is OrleansException or TimeoutException or OperationCanceledException && clock.Elapsed < (limit ?? TimeSpan.FromSeconds(60)))
             {
                 await Task.Delay(200);
             }
