@@ -295,8 +295,7 @@ public sealed class ShardedCollection
 
                 var untilHedge = hedgeAt - clock.Elapsed;
                 var wait = inFlight.Count < MaxCoordinatorsInFlight && untilHedge < remaining ? untilHedge : remaining;
-                var done = await Task.WhenAny(inFlight).WaitAsync(wait > TimeSpan.Zero ? wait : TimeSpan.Zero)
-                    .ContinueWith(static t => t.IsCompletedSuccessfully ? t.Result : null, TaskScheduler.Default).ConfigureAwait(false);
+                var done = await Hedging.FirstOrNoneAsync(inFlight, wait).ConfigureAwait(false);
                 if (done is null)
                 {
                     continue; // the hedge time or the deadline came
@@ -330,10 +329,7 @@ public sealed class ShardedCollection
         }
         finally
         {
-            foreach (var call in inFlight)
-            {
-                _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-            }
+            Hedging.Forget(inFlight);
         }
 
         if (best is not null)

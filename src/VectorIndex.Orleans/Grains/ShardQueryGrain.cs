@@ -118,8 +118,7 @@ internal sealed class ShardQueryGrain(CollectionDefinitions definitions) : Grain
 
                 var untilHedge = hedgeAt - clock.Elapsed;
                 var wait = launchedInRound < replicas && untilHedge < remaining ? untilHedge : remaining;
-                var done = await Task.WhenAny(inFlight).WaitAsync(wait > TimeSpan.Zero ? wait : TimeSpan.Zero)
-                    .ContinueWith(static t => t.IsCompletedSuccessfully ? t.Result : null, TaskScheduler.Default);
+                var done = await Hedging.FirstOrNoneAsync(inFlight, wait);
                 if (done is null)
                 {
                     continue; // the hedge time or the deadline came
@@ -140,12 +139,7 @@ internal sealed class ShardQueryGrain(CollectionDefinitions definitions) : Grain
         }
         finally
         {
-            // Calls still running when the shard has its answer or the deadline came: their outcome no longer
-            // matters, but a fault must be observed.
-            foreach (var call in inFlight)
-            {
-                _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-            }
+            Hedging.Forget(inFlight); // still running when the shard has its answer or the deadline came
         }
     }
 
@@ -160,7 +154,6 @@ internal sealed class ShardQueryGrain(CollectionDefinitions definitions) : Grain
             return;
         }
 
-        _ = GrainFactory.GetGrain<IShardSequencerGrain>(key).SyncAsync().ContinueWith(
-            static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        Hedging.Forget([GrainFactory.GetGrain<IShardSequencerGrain>(key).SyncAsync()]);
     }
 }
