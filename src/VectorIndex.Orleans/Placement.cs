@@ -3,7 +3,10 @@ using Orleans.Runtime.Placement;
 
 namespace VectorIndex.Orleans;
 
-/// <summary>Places the replicas of one shard on different silos (while there are at least as many silos as replicas).</summary>
+/// <summary>
+/// Places the replicas of one shard on different silos (while there are at least as many silos as replicas), and the
+/// shard's sequencer with its second replica (with one replica: on the next silo).
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed class ReplicaPlacementStrategy : PlacementStrategy
 {
@@ -20,9 +23,13 @@ public sealed class ReplicaPlacementAttribute : PlacementAttribute
 }
 
 /// <summary>
-/// The placement director of shard replicas: it orders the compatible silos by address and puts replica r of shard s of
-/// a collection on silo <c>(hash(collection) + s + r) mod silos</c>, so the R replicas of a shard land on R different
-/// silos and the shards spread evenly. A key that is not a replica key goes to a random silo.
+/// The placement director of shard replicas and sequencers: it orders the compatible silos by address and puts replica
+/// r of shard s of a collection on silo <c>(hash(collection) + s + r) mod silos</c>, so the R replicas of a shard land
+/// on R different silos and the shards spread evenly. A shard's sequencer goes to the silo of replica 1, slot
+/// <c>hash(collection) + s + 1</c>: the write load spreads like the shards (left to Orleans, every sequencer was seen on
+/// one silo), with R &gt;= 2 one of the R calls of each write stays in the silo, and with R = 1 the sequencer lives apart
+/// from the replica (a silo's death leaves one of the two to tell what was logged). Any other key goes to a random
+/// silo.
 /// </summary>
 internal sealed class ReplicaPlacementDirector : IPlacementDirector
 {
@@ -37,7 +44,12 @@ internal sealed class ReplicaPlacementDirector : IPlacementDirector
         string key = target.GrainIdentity.Key.ToString() ?? "";
         if (!ShardRouting.TryParseReplicaKey(key, out string collection, out int shard, out int replica))
         {
-            return Task.FromResult(silos[Random.Shared.Next(silos.Length)]);
+            if (!ShardRouting.TryParseSequencerKey(key, out collection, out shard))
+            {
+                return Task.FromResult(silos[Random.Shared.Next(silos.Length)]);
+            }
+
+            replica = 1;
         }
 
         ulong slot = StableHash(collection) + (ulong)shard + (ulong)replica;

@@ -48,6 +48,21 @@ public static class ShardRouting
     public static string ReplicaKey(string collection, int shard, int replica) =>
         string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{collection}/{shard}/r{replica}");
 
+    // Splits a sequencer grain key ({collection}/{shard}) into its parts; false for any other key.
+    internal static bool TryParseSequencerKey(string key, out string collection, out int shard)
+    {
+        collection = "";
+        int last = key.LastIndexOf('/');
+        if (last <= 0 || !int.TryParse(key.AsSpan(last + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out shard))
+        {
+            shard = -1;
+            return false;
+        }
+
+        collection = key[..last];
+        return true;
+    }
+
     /// <summary>Splits a replica grain key into its parts.</summary>
     /// <param name="key">A key made by <see cref="ReplicaKey"/>.</param>
     /// <param name="collection">The collection name.</param>

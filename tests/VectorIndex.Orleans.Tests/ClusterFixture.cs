@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Orleans.Runtime;
 using Orleans.TestingHost;
 using VectorIndex.Orleans.SiloHost;
 
@@ -64,6 +65,34 @@ public sealed class TestClusterHandle : IAsyncDisposable
                 await Task.Delay(200);
             }
         }
+    }
+
+    /// <summary>
+    /// Where the active grains of a collection live, from the management grain: the silo of each shard's sequencer, and
+    /// (shard, silo) of each replica.
+    /// </summary>
+    public async Task<(Dictionary<int, SiloAddress> Sequencers, List<(int Shard, SiloAddress Silo)> Replicas)> PlacementAsync(string collection)
+    {
+        var grains = await RetryAsync(() => Grains.GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics());
+        var sequencers = new Dictionary<int, SiloAddress>();
+        var replicas = new List<(int Shard, SiloAddress Silo)>();
+        foreach (var grain in grains)
+        {
+            string key = grain.GrainId.Key.ToString() ?? "";
+            if (ShardRouting.TryParseReplicaKey(key, out string c, out int shard, out _))
+            {
+                if (c == collection)
+                {
+                    replicas.Add((shard, grain.SiloAddress));
+                }
+            }
+            else if (key.StartsWith(collection + "/", StringComparison.Ordinal) && grain.GrainId.Type.ToString()!.Contains("sequencer", StringComparison.OrdinalIgnoreCase))
+            {
+                sequencers[int.Parse(key.AsSpan(collection.Length + 1), System.Globalization.CultureInfo.InvariantCulture)] = grain.SiloAddress;
+            }
+        }
+
+        return (sequencers, replicas);
     }
 
     /// <summary>Kills an out-of-process silo's process (a crash, not a stop) and returns its process id.</summary>

@@ -58,29 +58,12 @@ public class KillTests(ITestOutputHelper output)
     }
 
     // The secondary silo to kill: the one with the most shards that have a replica on it and their sequencer elsewhere
-    // (those shards go on acknowledging writes while the replica is down, so it comes back behind). Where a sequencer
-    // lands is up to Orleans' placement (seen: all of them on one silo), so the victim is chosen, not assumed.
+    // (those shards go on acknowledging writes while the replica is down, so it comes back behind). A sequencer lives
+    // with its shard's replica 0, so the victim must host some replica 1; chosen from the placement, not assumed (the
+    // first secondary once hosted every sequencer, and the test saw no replica come back behind).
     private async Task<SiloHandle> PickVictimAsync(TestClusterHandle cluster, string collection, int shards)
     {
-        var grains = await TestClusterHandle.RetryAsync(() => cluster.Grains.GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics());
-        var sequencerSilo = new Dictionary<int, SiloAddress>();
-        var replicaSilos = new List<(int Shard, SiloAddress Silo)>();
-        foreach (var grain in grains)
-        {
-            string key = grain.GrainId.Key.ToString() ?? "";
-            if (ShardRouting.TryParseReplicaKey(key, out string c, out int shard, out _))
-            {
-                if (c == collection)
-                {
-                    replicaSilos.Add((shard, grain.SiloAddress));
-                }
-            }
-            else if (key.StartsWith(collection + "/", StringComparison.Ordinal) && grain.GrainId.Type.ToString()!.Contains("sequencer", StringComparison.OrdinalIgnoreCase))
-            {
-                sequencerSilo[int.Parse(key.AsSpan(collection.Length + 1), System.Globalization.CultureInfo.InvariantCulture)] = grain.SiloAddress;
-            }
-        }
-
+        var (sequencerSilo, replicaSilos) = await cluster.PlacementAsync(collection);
         sequencerSilo.Should().HaveCount(shards, "every shard has written, so every sequencer is active");
         int Exposed(SiloHandle silo) => replicaSilos.Count(x => x.Silo.Equals(silo.SiloAddress) && !sequencerSilo[x.Shard].Equals(silo.SiloAddress));
         var victim = cluster.Cluster.SecondarySilos.MaxBy(Exposed)!;

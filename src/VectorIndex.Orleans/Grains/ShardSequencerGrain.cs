@@ -17,6 +17,7 @@ internal sealed class SequencerState
 /// Orders a shard's writes. Not reentrant: one batch (or one catch-up) at a time, so sequence numbers are handed out
 /// without gaps and a copy to a lagging replica sees no write in between.
 /// </summary>
+[ReplicaPlacement]
 internal sealed partial class ShardSequencerGrain(
     [PersistentState("sequencer", VectorIndexSiloOptions.StorageName)] IPersistentState<SequencerState> state,
     IOptions<VectorIndexSiloOptions> options,
