@@ -76,7 +76,8 @@ internal sealed partial class ShardSequencerGrain(
 
         if (_lastLsn < 0)
         {
-            throw new WriteQuorumException($"Shard '{this.GetPrimaryKeyString()}': no replica answered, the write was not sent.");
+            throw new WriteQuorumException(
+                $"Shard '{this.GetPrimaryKeyString()}': too few replicas answered to know the shard's last sequence number ({_replicas.Length - _definition.EffectiveWriteQuorum + 1} that kept their data, or all, are needed); the write was not sent.");
         }
 
         if (writes.Any(w => w.OriginalKey is not null))
@@ -235,6 +236,14 @@ internal sealed partial class ShardSequencerGrain(
             statuses[i] = await TryAsync(_replicas[i].GetStatusAsync());
         }
 
+        // A fresh activation (or one after a drop) does not know how far the shard got: it hands out no numbers until
+        // enough replicas answered to include every acknowledged write, or numbers already logged would be reused.
+        if (_lastLsn < 0 && !KnowsLastLsn(statuses, _definition.EffectiveWriteQuorum))
+        {
+            _needsSync = true;
+            return statuses;
+        }
+
         // Only replicas that did not lose data say how far the shard got: an empty replica that lost its folder must
         // not become the source of truth (sequence numbers would be handed out again).
         long max = statuses.Max(s => s is { NeedsCopy: false } ? s.AppliedLsn : -1);
@@ -300,6 +309,25 @@ internal sealed partial class ShardSequencerGrain(
 
         _needsSync = !allCurrent;
         return statuses;
+    }
+
+    /// <summary>
+    /// Whether the replicas that answered (null: no answer) tell the shard's last acknowledged sequence number. An
+    /// acknowledged write is in the logs of W replicas, so any R - W + 1 that kept their data include one holding it
+    /// (with W = 1 and R = 2: both). A replica that lost data holds nothing; once every replica answered, waiting
+    /// tells nothing more.
+    /// </summary>
+    internal static bool KnowsLastLsn(ReadOnlySpan<ReplicaStatus?> statuses, int writeQuorum)
+    {
+        int intact = 0;
+        bool all = true;
+        foreach (var status in statuses)
+        {
+            all &= status is not null;
+            intact += status is { NeedsCopy: false } ? 1 : 0;
+        }
+
+        return all || intact >= statuses.Length - writeQuorum + 1;
     }
 
     // A new epoch, written to grain state and then recorded by every replica (each waits for its write in progress
