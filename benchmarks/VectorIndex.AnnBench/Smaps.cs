@@ -1,0 +1,104 @@
+using System.Globalization;
+
+namespace VectorIndex.AnnBench;
+
+/// <summary>One mapping of /proc/PID/smaps: its address range, file offset and path, resident and anonymous bytes.</summary>
+internal sealed record SmapsEntry(ulong Start, ulong End, long FileOffset, string Path, long RssBytes, long AnonymousBytes);
+
+/// <summary>
+/// This process's memory as Linux reports it: the mappings of /proc/self/smaps (which file's pages are resident, how
+/// many anonymous bytes), and /proc/self/pagemap's present bit for one range of addresses.
+/// </summary>
+internal static class Smaps
+{
+    /// <summary>Parses the text of an smaps file: a header line per mapping, then its "Name: value kB" fields.</summary>
+    public static List<SmapsEntry> Parse(string text)
+    {
+        var entries = new List<SmapsEntry>();
+        SmapsEntry? current = null;
+        foreach (string line in text.Split('\n'))
+        {
+            if (TryHeader(line) is { } header)
+            {
+                if (current is not null)
+                {
+                    entries.Add(current);
+                }
+
+                current = header;
+            }
+            else if (current is not null && line.StartsWith("Rss:", StringComparison.Ordinal))
+            {
+                current = current with { RssBytes = Kilobytes(line) };
+            }
+            else if (current is not null && line.StartsWith("Anonymous:", StringComparison.Ordinal))
+            {
+                current = current with { AnonymousBytes = Kilobytes(line) };
+            }
+        }
+
+        if (current is not null)
+        {
+            entries.Add(current);
+        }
+
+        return entries;
+    }
+
+    /// <summary>This process's mappings now.</summary>
+    public static List<SmapsEntry> ReadSelf() => Parse(File.ReadAllText("/proc/self/smaps"));
+
+    /// <summary>The resident bytes of every mapping of the file <paramref name="path"/> (a mapping split by madvise is several).</summary>
+    public static long ResidentOf(IEnumerable<SmapsEntry> entries, string path) => entries.Where(e => e.Path == path).Sum(e => e.RssBytes);
+
+    /// <summary>The anonymous bytes of all mappings: the managed and native heaps, stacks.</summary>
+    public static long Anonymous(IEnumerable<SmapsEntry> entries) => entries.Sum(e => e.AnonymousBytes);
+
+    /// <summary>The address the file <paramref name="path"/>'s offset 0 is mapped at, from any of its mappings.</summary>
+    public static ulong BaseOf(IEnumerable<SmapsEntry> entries, string path)
+    {
+        SmapsEntry e = entries.First(e => e.Path == path);
+        return e.Start - (ulong)e.FileOffset;
+    }
+
+    /// <summary>Bytes of the pages in [<paramref name="start"/>, + <paramref name="length"/>) mapped in this process now (/proc/self/pagemap, bit 63).</summary>
+    public static long PresentBytes(ulong start, long length)
+    {
+        int page = Environment.SystemPageSize;
+        ulong first = start / (ulong)page;
+        ulong last = (start + (ulong)length + (ulong)page - 1) / (ulong)page;
+        var entries = new byte[checked((int)(last - first) * sizeof(ulong))];
+        using var pagemap = new FileStream("/proc/self/pagemap", FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
+        pagemap.Position = checked((long)first * sizeof(ulong));
+        pagemap.ReadExactly(entries);
+        long present = 0;
+        for (int i = 0; i < entries.Length; i += sizeof(ulong))
+        {
+            present += (BitConverter.ToUInt64(entries, i) >> 63) == 1 ? page : 0;
+        }
+
+        return present;
+    }
+
+    private static SmapsEntry? TryHeader(string line)
+    {
+        // "7f0c2a000000-7f0c2a400000 r--s 00000000 fd:00 1234   /path/to/file": range, perms, offset, device, inode, path.
+        string[] fields = line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
+        int dash = fields.Length >= 5 ? fields[0].IndexOf('-', StringComparison.Ordinal) : -1;
+        if (dash <= 0
+            || !ulong.TryParse(fields[0].AsSpan(0, dash), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out ulong start)
+            || !ulong.TryParse(fields[0].AsSpan(dash + 1), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out ulong end)
+            || !long.TryParse(fields[2], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out long offset))
+        {
+            return null;
+        }
+
+        return new SmapsEntry(start, end, offset, fields.Length == 6 ? fields[5].Trim() : "", 0, 0);
+    }
+
+    private static long Kilobytes(string line)
+    {
+        string[] fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return long.Parse(fields[1], CultureInfo.InvariantCulture) * 1024;
+    }
+}
