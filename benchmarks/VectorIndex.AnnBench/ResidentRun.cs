@@ -9,7 +9,8 @@ namespace VectorIndex.AnnBench;
 /// The resident set of each saved index opened with <see cref="HnswIndex.OpenReadOnly(string)"/> (checksums verified,
 /// the default), measured in a child process of the runner (<see cref="ChildCommand"/>) so that the build's heap and
 /// the other indexes do not count: the Rss of the file's mapping (and of its float section), and the anonymous bytes
-/// the open and the searches added, after the open, after the first 100 queries and after all of them.
+/// the open and the searches added, after the open, after all queries with <c>Rerank = 0</c> (the walk alone), then
+/// after the first 100 queries with the default re-rank and after all of them.
 /// </summary>
 internal static class ResidentRun
 {
@@ -22,7 +23,7 @@ internal static class ResidentRun
     internal readonly record struct Stage(long Mapped, long Floats, long Anonymous);
 
     /// <summary>What a child measured for one file.</summary>
-    internal sealed record Measurement(Quantization Mode, long FileBytes, int Nodes, int Queries, Stage Open, Stage First, Stage Sweep);
+    internal sealed record Measurement(Quantization Mode, long FileBytes, int Nodes, int Queries, Stage Open, Stage Walk, Stage First, Stage Sweep);
 
     /// <summary>Runs a child per file, in order, and prints the table (Linux only: smaps and pagemap).</summary>
     public static void Measure(Dataset data, IReadOnlyList<(Quantization Mode, string Path)> files, int ef, int k)
@@ -72,12 +73,12 @@ internal static class ResidentRun
 
         int queries = measured.Count > 0 ? measured[0].Queries : 0;
         var text = new System.Text.StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"| OpenReadOnly (verified), ef {ef} | file MiB | mapped MiB (of it floats) after open | after {FirstQueries} queries | after {queries:N0} queries | anonymous MiB added (open / all queries) | resident bytes / vector (open / all queries) | x the float index's (open / all queries) |");
-        text.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        text.AppendLine(CultureInfo.InvariantCulture, $"| OpenReadOnly (verified), ef {ef} | file MiB | mapped MiB (floats) after open | then {queries:N0} queries, Rerank 0 | then {FirstQueries} queries, default re-rank | then all {queries:N0} | anonymous MiB added (open / end) | resident bytes / vector (open / Rerank 0 / end) | x the float index's (open / Rerank 0 / end) |");
+        text.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (Measurement m in measured)
         {
             text.AppendLine(CultureInfo.InvariantCulture,
-                $"| {Runner.LibraryName(m.Mode, null)} | {MiB(m.FileBytes)} | {Mapped(m.Open)} | {Mapped(m.First)} | {Mapped(m.Sweep)} | {MiB(m.Open.Anonymous)} / {MiB(m.Sweep.Anonymous)} | {PerVector(m.Open, m.Nodes):N0} / {PerVector(m.Sweep, m.Nodes):N0} | {Ratio(m, x => x.Open)} / {Ratio(m, x => x.Sweep)} |");
+                $"| {Runner.LibraryName(m.Mode, null)} | {MiB(m.FileBytes)} | {Mapped(m.Open)} | {Mapped(m.Walk)} | {Mapped(m.First)} | {Mapped(m.Sweep)} | {MiB(m.Open.Anonymous)} / {MiB(m.Sweep.Anonymous)} | {PerVector(m.Open, m.Nodes):N0} / {PerVector(m.Walk, m.Nodes):N0} / {PerVector(m.Sweep, m.Nodes):N0} | {Ratio(m, x => x.Open)} / {Ratio(m, x => x.Walk)} / {Ratio(m, x => x.Sweep)} |");
         }
 
         return text.ToString().TrimEnd();
@@ -99,7 +100,7 @@ internal static class ResidentRun
                 case "queries":
                     queries = int.Parse(f[1], CultureInfo.InvariantCulture);
                     break;
-                case "open" or "first" or "sweep":
+                case "open" or "walk" or "first" or "sweep":
                     stages[f[0]] = new Stage(
                         long.Parse(f[1], CultureInfo.InvariantCulture), long.Parse(f[2], CultureInfo.InvariantCulture), long.Parse(f[3], CultureInfo.InvariantCulture));
                     break;
@@ -108,7 +109,7 @@ internal static class ResidentRun
             }
         }
 
-        return new Measurement(mode, fileBytes, nodes, queries, stages["open"], stages["first"], stages["sweep"]);
+        return new Measurement(mode, fileBytes, nodes, queries, stages["open"], stages["walk"], stages["first"], stages["sweep"]);
     }
 
     private static Measurement RunChild(Quantization mode, string path, string queries, int ef, int k)
@@ -138,8 +139,8 @@ internal static class ResidentRun
 
     /// <summary>
     /// The child: warms the open and search paths on a small index of the same shape (so their code and first
-    /// allocations are not counted), then opens <c>args[1]</c> and reports after the open, after the first 100 queries
-    /// and after all of them.
+    /// allocations are not counted), then opens <c>args[1]</c> and reports after the open, after a pass of the queries
+    /// with <c>Rerank = 0</c>, and after the first 100 and all of the queries with the default re-rank.
     /// </summary>
     public static void Child(string[] args)
     {
@@ -163,7 +164,9 @@ internal static class ResidentRun
 
         var options = new SearchOptions { Ef = ef };
         var results = new SearchResult[k];
-        Warm(header.Options with { Quantization = mode }, queries, count, dims, options, results);
+        var walkOnly = new SearchOptions { Ef = ef, Rerank = 0 };
+        Warm(header.Options with { Quantization = mode }, queries, count, dims, [options, walkOnly], results);
+        _ = Smaps.PresentBytes((ulong)Environment.SystemPageSize, Environment.SystemPageSize); // the measurement's own code, warm too
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
@@ -173,6 +176,15 @@ internal static class ResidentRun
         Console.WriteLine($"nodes {header.NodeCount}");
         Console.WriteLine($"queries {count}");
         Report("open");
+
+        // The walk alone first (Rerank 0: code distances, no float read; the float index walks its floats), then
+        // the default re-rank, which reads the floats of the best candidates.
+        for (int q = 0; q < count; q++)
+        {
+            index.Search(queries.AsSpan(q * dims, dims), results, walkOnly);
+        }
+
+        Report("walk");
         for (int q = 0; q < count; q++)
         {
             index.Search(queries.AsSpan(q * dims, dims), results, options);
@@ -193,8 +205,8 @@ internal static class ResidentRun
         }
     }
 
-    /// <summary>Runs open and search on a small index of the same options for half a second, then waits for the tiered JIT.</summary>
-    private static void Warm(HnswOptions options, float[] queries, int count, int dims, SearchOptions search, SearchResult[] results)
+    /// <summary>Runs open and searches (each of <paramref name="search"/>) on a small index of the same options for half a second, then waits for the tiered JIT.</summary>
+    private static void Warm(HnswOptions options, float[] queries, int count, int dims, SearchOptions[] search, SearchResult[] results)
     {
         int n = Math.Min(2_000, count);
         string path = Path.Combine(Path.GetTempPath(), $"vectorindex-warm-{Environment.ProcessId}.vidx");
@@ -210,7 +222,7 @@ internal static class ResidentRun
             var timer = Stopwatch.StartNew();
             for (int q = 0; timer.ElapsedMilliseconds < 500; q = (q + 1) % count)
             {
-                mapped.Search(queries.AsSpan(q * dims, dims), results, search);
+                mapped.Search(queries.AsSpan(q * dims, dims), results, search[q % search.Length]);
             }
         }
         finally

@@ -12,11 +12,14 @@ internal sealed record SmapsEntry(ulong Start, ulong End, long FileOffset, strin
 internal static class Smaps
 {
     /// <summary>Parses the text of an smaps file: a header line per mapping, then its "Name: value kB" fields.</summary>
-    public static List<SmapsEntry> Parse(string text)
+    public static List<SmapsEntry> Parse(string text) => Parse(text.Split('\n'));
+
+    /// <summary>As <see cref="Parse(string)"/>, line by line (no string of the whole file: a measurement allocates little).</summary>
+    public static List<SmapsEntry> Parse(IEnumerable<string> lines)
     {
         var entries = new List<SmapsEntry>();
         SmapsEntry? current = null;
-        foreach (string line in text.Split('\n'))
+        foreach (string line in lines)
         {
             if (TryHeader(line) is { } header)
             {
@@ -46,7 +49,7 @@ internal static class Smaps
     }
 
     /// <summary>This process's mappings now.</summary>
-    public static List<SmapsEntry> ReadSelf() => Parse(File.ReadAllText("/proc/self/smaps"));
+    public static List<SmapsEntry> ReadSelf() => Parse(File.ReadLines("/proc/self/smaps"));
 
     /// <summary>The resident bytes of every mapping of the file <paramref name="path"/> (a mapping split by madvise is several).</summary>
     public static long ResidentOf(IEnumerable<SmapsEntry> entries, string path) => entries.Where(e => e.Path == path).Sum(e => e.RssBytes);
@@ -67,14 +70,18 @@ internal static class Smaps
         int page = Environment.SystemPageSize;
         ulong first = start / (ulong)page;
         ulong last = (start + (ulong)length + (ulong)page - 1) / (ulong)page;
-        var entries = new byte[checked((int)(last - first) * sizeof(ulong))];
+        Span<ulong> entries = stackalloc ulong[512];
         using var pagemap = new FileStream("/proc/self/pagemap", FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
         pagemap.Position = checked((long)first * sizeof(ulong));
-        pagemap.ReadExactly(entries);
         long present = 0;
-        for (int i = 0; i < entries.Length; i += sizeof(ulong))
+        for (ulong at = first; at < last; at += (ulong)entries.Length)
         {
-            present += (BitConverter.ToUInt64(entries, i) >> 63) == 1 ? page : 0;
+            Span<ulong> part = entries[..(int)Math.Min((ulong)entries.Length, last - at)];
+            pagemap.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(part));
+            foreach (ulong e in part)
+            {
+                present += (e >> 63) == 1 ? page : 0;
+            }
         }
 
         return present;
