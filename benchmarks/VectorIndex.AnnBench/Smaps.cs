@@ -64,6 +64,71 @@ internal static class Smaps
         return e.Start - (ulong)e.FileOffset;
     }
 
+    /// <summary>
+    /// Reads /proc/self/smaps into <paramref name="buffer"/> (allocating nothing, so that measuring does not grow the
+    /// heap it measures) and returns its length.
+    /// </summary>
+    public static int ReadSelfInto(byte[] buffer)
+    {
+        using var file = new FileStream("/proc/self/smaps", FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
+        int length = 0;
+        for (int read; (read = file.Read(buffer, length, buffer.Length - length)) > 0;)
+        {
+            length += read;
+            if (length == buffer.Length)
+            {
+                throw new InvalidOperationException($"/proc/self/smaps is longer than the {buffer.Length}-byte buffer.");
+            }
+        }
+
+        return length;
+    }
+
+    /// <summary>
+    /// From smaps text (UTF-8), without allocating: the resident bytes of the mappings of the file <paramref name="path"/>,
+    /// the anonymous bytes of all mappings, and the address of the file's offset 0 (0 when it is not mapped). The same
+    /// figures as <see cref="ResidentOf"/>, <see cref="Anonymous"/> and <see cref="BaseOf"/> over <see cref="Parse(string)"/>.
+    /// </summary>
+    public static (long FileResident, long Anonymous, ulong FileBase) Summarize(ReadOnlySpan<byte> text, ReadOnlySpan<byte> path)
+    {
+        long resident = 0, anonymous = 0;
+        ulong fileBase = 0;
+        bool inFile = false;
+        while (!text.IsEmpty)
+        {
+            int end = text.IndexOf((byte)'\n');
+            ReadOnlySpan<byte> line = end < 0 ? text : text[..end];
+            text = end < 0 ? default : text[(end + 1)..];
+            if (line.StartsWith("Rss:"u8))
+            {
+                resident += inFile ? Kilobytes(line) : 0;
+            }
+            else if (line.StartsWith("Anonymous:"u8))
+            {
+                anonymous += Kilobytes(line);
+            }
+            else if (!line.IsEmpty && (char.IsAsciiDigit((char)line[0]) || char.IsAsciiHexDigitLower((char)line[0])))
+            {
+                // A header: range, perms, offset, device, inode, then the path (if any).
+                ReadOnlySpan<byte> rest = line;
+                ReadOnlySpan<byte> range = Token(ref rest);
+                _ = Token(ref rest);
+                ReadOnlySpan<byte> offset = Token(ref rest);
+                _ = Token(ref rest);
+                _ = Token(ref rest);
+                inFile = rest.Trim((byte)' ').SequenceEqual(path);
+                if (inFile && fileBase == 0)
+                {
+                    int dash = range.IndexOf((byte)'-');
+                    fileBase = ulong.Parse(range[..dash], NumberStyles.HexNumber, CultureInfo.InvariantCulture)
+                        - ulong.Parse(offset, NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+                }
+            }
+        }
+
+        return (resident, anonymous, fileBase);
+    }
+
     /// <summary>Bytes of the pages in [<paramref name="start"/>, + <paramref name="length"/>) mapped in this process now (/proc/self/pagemap, bit 63).</summary>
     public static long PresentBytes(ulong start, long length)
     {
@@ -101,6 +166,22 @@ internal static class Smaps
         }
 
         return new SmapsEntry(start, end, offset, fields.Length == 6 ? fields[5].Trim() : "", 0, 0);
+    }
+
+    private static ReadOnlySpan<byte> Token(ref ReadOnlySpan<byte> rest)
+    {
+        rest = rest.TrimStart((byte)' ');
+        int space = rest.IndexOf((byte)' ');
+        ReadOnlySpan<byte> token = space < 0 ? rest : rest[..space];
+        rest = space < 0 ? default : rest[space..];
+        return token;
+    }
+
+    private static long Kilobytes(ReadOnlySpan<byte> line)
+    {
+        ReadOnlySpan<byte> value = line[(line.IndexOf((byte)':') + 1)..].TrimStart((byte)' ');
+        int space = value.IndexOf((byte)' ');
+        return long.Parse(space < 0 ? value : value[..space], CultureInfo.InvariantCulture) * 1024;
     }
 
     private static long Kilobytes(string line)

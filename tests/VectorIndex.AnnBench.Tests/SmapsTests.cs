@@ -59,6 +59,16 @@ public sealed class SmapsTests
     }
 
     [Fact]
+    public void The_allocation_free_summary_gives_the_same_figures()
+    {
+        byte[] text = System.Text.Encoding.UTF8.GetBytes(Sample);
+
+        Smaps.Summarize(text, "/data/indexes/a.vidx"u8).Should().Be((20L * 1024, 1600L * 1024, 0x7f0000000000UL));
+        Smaps.Summarize(text, "/data/my index.vidx"u8).Should().Be((4L * 1024, 1600L * 1024, 0x7f2000000000UL - 0x1000));
+        Smaps.Summarize(text, "/data/other.vidx"u8).Should().Be((0L, 1600L * 1024, 0UL));
+    }
+
+    [Fact]
     public void The_own_process_reports_a_mapped_file_resident_once_read()
     {
         if (!OperatingSystem.IsLinux())
