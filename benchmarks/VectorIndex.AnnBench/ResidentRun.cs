@@ -14,7 +14,10 @@ namespace VectorIndex.AnnBench;
 /// </summary>
 internal static class ResidentRun
 {
-    /// <summary>The hidden sub-command the child runs: <c>--resident-child INDEX QUERIES MODE EF K</c>.</summary>
+    /// <summary>
+    /// The hidden sub-command the child runs: <c>--resident-child INDEX QUERIES MODE EF K [evict]</c>; with
+    /// <c>evict</c> (by hand only) the float section is also dropped from the page cache after the open.
+    /// </summary>
     public const string ChildCommand = "--resident-child";
 
     private const int FirstQueries = 100;
@@ -180,6 +183,16 @@ internal static class ResidentRun
         Console.WriteLine($"nodes {header.NodeCount}");
         Console.WriteLine($"queries {count}");
         Report("open");
+        if (args.Length > 6 && args[6] == "evict")
+        {
+            // An experiment, run by hand: drop the float section from the page cache too (the open already unmapped
+            // it), so that re-rank faults read single pages instead of mapping the cached folios around them.
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read);
+            SectionInfo vectors = header[Section.Vectors];
+            int fd = (int)file.SafeFileHandle.DangerousGetHandle();
+            Console.Error.WriteLine($"  posix_fadvise(DONTNEED) of the floats: {PosixFadvise(fd, vectors.Offset, vectors.Length, 4)}");
+        }
+
 
         // The walk alone first (Rerank 0: code distances, no float read; the float index walks its floats), then
         // the default re-rank, which reads the floats of the best candidates.
@@ -208,6 +221,9 @@ internal static class ResidentRun
             Console.WriteLine($"{stage} {resident} {floats} {anonymous - anonymousBefore}");
         }
     }
+
+    [DllImport("libc", EntryPoint = "posix_fadvise")]
+    private static extern int PosixFadvise(int fd, long offset, long length, int advice);
 
     /// <summary>Runs open and searches (each of <paramref name="search"/>) on a small index of the same options for half a second, then waits for the tiered JIT.</summary>
     private static void Warm(HnswOptions options, float[] queries, int count, int dims, SearchOptions[] search, SearchResult[] results)
