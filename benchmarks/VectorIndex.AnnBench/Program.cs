@@ -25,7 +25,9 @@ const string Usage = """
     Options:
       --peers hnswlib,faiss          same data and parameters, one table (L2; Cosine too when every vector
                                      has unit length, where L2 ranks neighbours as cosine does)
-      --save                         also measure Save / Load / OpenReadOnly
+      --save                         also measure Save / Load / OpenReadOnly, and the resident set of each
+                                     --quantization mode's index opened with OpenReadOnly (Linux; a child process
+                                     per index runs the queries at --resident-ef 64)
       --range 10,50,200              range search against exact range search at radii that hold about these
                                      many vectors (--range-ef 64,128; 1,000 queries)
       --batch                        SearchBatch against a Parallel.For of single searches (--batch-ef 64)
@@ -43,6 +45,12 @@ const string Usage = """
     Progress of long phases (ground truth, builds, sweeps) goes to stderr: in place on a terminal, a line every few
     seconds when redirected.
     """;
+
+if (args.Length > 0 && args[0] == ResidentRun.ChildCommand)
+{
+    ResidentRun.Child(args); // the child process of --save's resident-set measurement
+    return;
+}
 
 if (args.Contains("--help") || args.Contains("-h"))
 {
@@ -106,6 +114,7 @@ if (indexFile is not null && File.Exists(indexFile))
 }
 
 Quantization[] modes = [.. args_.Get("quantization", "none").Split(',').Select(q => Enum.Parse<Quantization>(q, ignoreCase: true))];
+var saved = new List<(Quantization Mode, string Path)>();
 int?[] reranks = [null, .. args_.Optional("rerank") is null ? [] : args_.Ints("rerank", "").Select(r => (int?)r)];
 foreach (Quantization mode in modes)
 {
@@ -135,6 +144,15 @@ foreach (Quantization mode in modes)
             string name = Runner.LibraryName(mode, rerank);
             points.Add(Runner.Sweep(data, swept!, efs[i], k, repeat, $"{name} sweep ef {efs[i]} ({i + 1} of {efs.Length})", rerank));
         }
+    }
+
+    if (args.Contains("--save"))
+    {
+        // Each mode's index, for the resident set of OpenReadOnly (measured in child processes at the end).
+        string file = Path.Combine(cache, "indexes", $"{data.Name}-{mode.ToString().ToLowerInvariant()}.vidx");
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        swept!.Save(file);
+        saved.Add((mode, file));
     }
 
     if (mode == modes[0])
@@ -175,6 +193,8 @@ Report.WriteFiles(stem, $"{data.Name}, M={m}, efConstruction={efc}, k={k}", buil
 if (args.Contains("--save"))
 {
     PersistenceRun.Measure(data, kept!, Path.Combine(cache, "indexes"), k);
+    ResidentRun.Measure(data, saved, args_.Int("resident-ef", 64), k);
+    saved.ForEach(s => File.Delete(s.Path));
 }
 
 if (args_.Optional("filter") is not null)

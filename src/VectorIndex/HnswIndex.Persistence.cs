@@ -84,6 +84,12 @@ public sealed partial class HnswIndex
     /// The checksums of the whole file are verified first (one pass over it); see <see cref="OpenReadOnly(string, bool)"/>
     /// to skip that. Add and Remove throw <see cref="InvalidOperationException"/>. Dispose the index to unmap the file.
     /// </summary>
+    /// <remarks>
+    /// The pass maps every page of the file into the process. For a quantised index (trained codes) the open then
+    /// gives the float vectors' pages back on Linux (<c>madvise</c> <c>MADV_DONTNEED</c>, and <c>MADV_RANDOM</c> for
+    /// later reads): the walk reads codes, links and keys, and the floats only of the vectors it re-ranks, which are
+    /// mapped again as searches read them. The pages stay in the OS page cache either way.
+    /// </remarks>
     /// <exception cref="InvalidDataException">The file is truncated, corrupted, of another format or of a newer format version.</exception>
     /// <exception cref="IOException">The file cannot be opened.</exception>
     public static HnswIndex OpenReadOnly(string path) => OpenReadOnly(path, verifyChecksums: true);

@@ -186,6 +186,48 @@ public sealed class QuantizedIndexTests : IDisposable
     }
 
     [Fact]
+    public unsafe void A_verified_read_only_open_keeps_the_floats_of_a_quantised_index_out_of_the_resident_set()
+    {
+        // The checksum pass reads every page of the mapping. Under codes the walk reads only the re-ranked floats, so
+        // the open gives the float section's pages back; a float index keeps them (its walk reads them all).
+        using HnswIndex floats = Build(Quantization.None, Metric.L2Squared);
+        using HnswIndex coded = Build(Quantization.Int4, Metric.L2Squared);
+        string floatPath = Path.Combine(_folder, "floats.vidx");
+        string codedPath = Path.Combine(_folder, "coded.vidx");
+        floats.Save(floatPath);
+        coded.Save(codedPath);
+        byte[] codedBytes = File.ReadAllBytes(codedPath);
+        FileHeader header = FileHeader.Parse(codedBytes.AsSpan(0, FileHeader.Length), codedBytes.Length);
+        long vectorBytes = header[Section.Vectors].Length;
+        vectorBytes.Should().BeGreaterThan(1 << 20, "the float section is many pages");
+
+        using HnswIndex mappedFloats = HnswIndex.OpenReadOnly(floatPath);
+        using HnswIndex mappedCoded = HnswIndex.OpenReadOnly(codedPath);
+        if (OperatingSystem.IsLinux())
+        {
+            long page = Environment.SystemPageSize;
+            long floatFile = new FileInfo(floatPath).Length;
+            MappedResidentBytes(floatPath).Should().BeGreaterThanOrEqualTo(floatFile / page * page, "the verified float index stays resident");
+            long resident = MappedResidentBytes(codedPath);
+            resident.Should().BeLessThanOrEqualTo(codedBytes.Length - vectorBytes + (2 * page), "only the partial pages at the float section's ends may stay");
+            resident.Should().BeGreaterThan(header[Section.Codes].Length - page, "the codes the walk reads stay resident");
+        }
+        else
+        {
+            fixed (byte* p = codedBytes)
+            {
+                PageAdvice.DropFromProcess(p, codedBytes.Length).Should().BeFalse("the advice is Linux's only");
+            }
+        }
+
+        // Either way the mapped index answers as the one it was saved from: given-back pages are read again.
+        for (int q = 0; q < 50; q++)
+        {
+            mappedCoded.Search(TestData.Row(_queries, D, q), 10).Should().Equal(coded.Search(TestData.Row(_queries, D, q), 10));
+        }
+    }
+
+    [Fact]
     public void An_untrained_quantised_index_round_trips_its_options()
     {
         using var index = new HnswIndex(new HnswOptions { Dimensions = D, Quantization = Quantization.Int4, QuantizationTrainingSize = 500 });
@@ -340,6 +382,27 @@ public sealed class QuantizedIndexTests : IDisposable
         }
 
         return sum;
+    }
+
+    /// <summary>The Rss of this process's mappings of <paramref name="path"/>, summed from /proc/self/smaps (Linux).</summary>
+    private static long MappedResidentBytes(string path)
+    {
+        long total = 0;
+        bool inFile = false;
+        foreach (string line in File.ReadLines("/proc/self/smaps"))
+        {
+            string[] fields = line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length >= 5 && fields[0].Contains('-', StringComparison.Ordinal) && !fields[0].EndsWith(':'))
+            {
+                inFile = fields.Length == 6 && fields[5].Trim() == path;
+            }
+            else if (inFile && fields.Length >= 2 && fields[0] == "Rss:")
+            {
+                total += long.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+
+        return total;
     }
 
     private HnswIndex Build(Quantization quantization, Metric metric, int n = N, int trainingSize = 2_000)

@@ -92,7 +92,8 @@ internal static unsafe class IndexReader
     /// <summary>
     /// Maps the file read-only and searches it in place: vectors and layer-0 records are not copied. Keys, flags and
     /// upper layers (a few bytes per node) are copied and always checked; with <paramref name="verify"/>, the vectors'
-    /// and layer 0's CRCs and every layer-0 link are checked too (a pass over the file).
+    /// and layer 0's CRCs and every layer-0 link are checked too (a pass over the file). Under trained codes the
+    /// floats' pages are then given back to the kernel (<see cref="PageAdvice.DropFromProcess"/>).
     /// </summary>
     public static LoadedGraph Map(string path, bool verify)
     {
@@ -155,6 +156,14 @@ internal static unsafe class IndexReader
                 {
                     CheckCrc(header, Section.Codes, new ReadOnlySpan<byte>(p, 0), p + section.Offset, section.Length);
                 }
+            }
+
+            if (quantizer is not null)
+            {
+                // The checksum pass left every page of the file mapped in this process, the floats too. Searches of a
+                // quantised index walk the codes and read only the few re-ranked vectors: give the floats' pages back
+                // (they stay in the page cache), so the resident set after the open is what the walk touches.
+                PageAdvice.DropFromProcess(vectors, header[Section.Vectors].Length);
             }
 
             NodeStore store = NodeStore.OverExternal(header.PaddedDimensions, layer0Stride, vectors, layer0, n, keys, flags, upper, quantizer, codes);
