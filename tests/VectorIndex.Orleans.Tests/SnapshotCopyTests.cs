@@ -241,4 +241,50 @@ public class SnapshotCopyTests(ITestOutputHelper output)
             copy[(ulong)i].Should().Equal(vectors[i]);
         }
     }
+
+    [Fact(Timeout = 180_000)]
+    public async Task A_replica_re_activated_during_its_copy_still_needs_one_and_is_copied_again()
+    {
+        // Tiny chunks: the copy lasts thousands of calls, long enough to re-activate the target in the middle of it.
+        await using var cluster = await TestClusterHandle.StartAsync(silos: 3, snapshotChunkBytes: 256);
+        var collection = new ShardedCollection(cluster.Grains, "snapgone");
+        await collection.CreateAsync(new ShardedCollectionDefinition { Dimensions = Dims, ShardCount = 1, ReplicationFactor = 2, WriteQuorum = 1, EfConstruction = 32 });
+        var vectors = TestData.Clustered(3000, Dims, clusters: 20, seed: 17);
+        await TestData.LoadAsync(collection, vectors, batch: 500);
+        (await collection.Sequencer(0).SyncAsync()).Should().OnlyContain(x => x != null && x.Ready);
+        (await LoseFolderAsync(cluster, collection, 0, 1)).NeedsCopy.Should().BeTrue();
+
+        var target = collection.Replica(0, 1);
+        await collection.Sequencer(0).SyncAsync();
+        var copying = await target.GetStatusAsync();
+        copying.Copying.Should().BeTrue("the sequencer started the copy and returned");
+        copying.Ready.Should().BeFalse();
+
+        // The activation that ran the copy goes away; the next one (which took a snapshot of its empty state) still
+        // knows it lost data, and the abandoned copy installs nothing.
+        await target.DeactivateAsync();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        ReplicaStatus again;
+        while ((again = await target.GetStatusAsync()).Epoch == copying.Epoch)
+        {
+            clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(30));
+            await Task.Delay(100);
+        }
+
+        output.WriteLine($"before: {copying}; after re-activation: {again}");
+        again.NeedsCopy.Should().BeTrue("the data is still lost");
+        again.Copying.Should().BeFalse();
+        again.Count.Should().Be(0);
+
+        var statuses = await WaitAllReadyAsync(collection, TimeSpan.FromSeconds(60));
+        statuses[1].Epoch.Should().Be(again.Epoch);
+        statuses[1].CopiedBytes.Should().BePositive("the new activation was copied by snapshot");
+        statuses[1].CopiedRecords.Should().Be(vectors.Length);
+        var copy = await ReadAllAsync(target);
+        copy.Should().HaveCount(vectors.Length);
+        for (int i = 0; i < vectors.Length; i++)
+        {
+            copy[(ulong)i].Should().Equal(vectors[i]);
+        }
+    }
 }

@@ -23,6 +23,12 @@ internal sealed class ReplicaManifest
 
     /// <summary>The highest sequencer epoch the replica accepted.</summary>
     [Id(3)] public long SequencerEpoch { get; set; }
+
+    /// <summary>
+    /// The replica lost data and no copy was installed since: it needs one even after the snapshot of its (empty or
+    /// partial) state that its activation takes, which would otherwise look intact to the next activation.
+    /// </summary>
+    [Id(4)] public bool LostData { get; set; }
 }
 
 [Reentrant]
@@ -118,13 +124,13 @@ internal sealed partial class ShardReplicaGrain(
         _hnswOptions = definition.ToHnswOptions();
         _store = new ReplicaStore(_hnswOptions) { TailLimit = _options.CatchUpTailBytes };
         DeleteStagingFolders(); // of copies an earlier activation did not finish
-        bool intact = OpenFolder();
+        bool intact = OpenFolder() && !manifest.State.LostData;
+        _needsCopy = !intact; // kept in grain state by the snapshot below
         await SnapshotAsync();
 
         // With one replica its own log holds every acknowledged write; with more, the sequencer confirms the replica
         // is current (or copies a current one to it) before it serves.
         _ready = definition.ReplicationFactor == 1 && intact;
-        _needsCopy = !intact;
         LogActivated(logger, key, manifest.State.Epoch, _store.AppliedLsn, _ready);
     }
 
@@ -717,6 +723,7 @@ internal sealed partial class ShardReplicaGrain(
                 // next activation refuses (it waits for a copy).
                 manifest.State.Generation = _directory!.Generation + 1;
                 manifest.State.SnapshotLsn = offer.Lsn;
+                manifest.State.LostData = false;
                 try
                 {
                     await manifest.WriteStateAsync();
@@ -849,6 +856,7 @@ internal sealed partial class ShardReplicaGrain(
 
             // The next activation starts empty: no folder, and a manifest that expects none.
             manifest.State.Generation = 0;
+            manifest.State.LostData = false;
             manifest.State.SnapshotLsn = 0;
             try
             {
@@ -902,6 +910,7 @@ internal sealed partial class ShardReplicaGrain(
         _directory!.Checkpoint(_store!);
         manifest.State.Generation = _directory.Generation;
         manifest.State.SnapshotLsn = _store!.AppliedLsn;
+        manifest.State.LostData = _needsCopy;
         try
         {
             await manifest.WriteStateAsync();
