@@ -671,7 +671,9 @@ internal sealed partial class ShardReplicaGrain(
         ReplicaStore? incoming = null;
         try
         {
-            offer = await job.Source.OpenSnapshotAsync().WaitAsync(_options.ReplicaCallTimeout, token)
+            // Not bounded by ReplicaCallTimeout: the source may take a snapshot first (as long as a save of its index);
+            // the runtime's response timeout still ends a call to a dead silo.
+            offer = await job.Source.OpenSnapshotAsync().WaitAsync(token)
                 ?? throw new ReplicaUnavailableException("The source cannot give a snapshot (it lost data, is being copied, or was fenced out).");
             Directory.CreateDirectory(staging);
             for (int f = 0; f < offer.Files.Count; f++)
@@ -793,6 +795,8 @@ internal sealed partial class ShardReplicaGrain(
             {
                 Hedging.Forget([GrainFactory.GetGrain<IShardSequencerGrain>(ShardRouting.SequencerKey(_collection, _shard)).SyncAsync()]);
             }
+
+            job.Cancel.Dispose();
         }
     }
 
