@@ -143,7 +143,8 @@ public interface IShardReplicaGrain : IGrainWithStringKey
     /// <summary>
     /// Pins a snapshot of the replica's state for a peer to copy: a new snapshot when writes arrived since the last one
     /// (so that the writes after it are few and in the replica's log tail), else the current one. The pin holds the
-    /// files open until <see cref="CloseSnapshotAsync"/>, the replica's deactivation, or ten minutes without a read.
+    /// files open until <see cref="CloseSnapshotAsync"/>, the replica's deactivation, or (once it went ten minutes without
+    /// a read) the next pin.
     /// </summary>
     /// <returns>The snapshot, or null when the replica cannot be a source (it lost data, is being copied, or was fenced out or dropped).</returns>
     Task<SnapshotOffer?> OpenSnapshotAsync();
