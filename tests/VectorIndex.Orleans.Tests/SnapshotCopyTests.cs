@@ -90,7 +90,7 @@ public class SnapshotCopyTests(ITestOutputHelper output)
     {
         // Small chunks: the copy takes hundreds of calls, so the writer below gets writes acknowledged during it. With
         // no log tail kept in memory, the catch-up after the snapshot reads the source's log on disk.
-        await using var cluster = await TestClusterHandle.StartAsync(silos: 3, snapshotChunkBytes: 1024, catchUpTailBytes: noTailInMemory ? 0 : null);
+        await using var cluster = await TestClusterHandle.StartAsync(silos: 3, snapshotChunkBytes: 256, catchUpTailBytes: noTailInMemory ? 0 : null);
         var collection = new ShardedCollection(cluster.Grains, "snapcopy");
         await collection.CreateAsync(new ShardedCollectionDefinition { Dimensions = Dims, ShardCount = 1, ReplicationFactor = 2, WriteQuorum = 1, EfConstruction = 32 });
         var vectors = TestData.Clustered(3000, Dims, clusters: 20, seed: 11);

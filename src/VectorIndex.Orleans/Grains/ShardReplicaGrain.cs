@@ -660,8 +660,9 @@ internal sealed partial class ShardReplicaGrain(
     // Pulls the source's pinned snapshot into a staging folder chunk by chunk, checks every file's length and checksum
     // against the source's manifest, loads it (on the thread pool) into a new store, and installs it under the write gate
     // unless the copy went stale meanwhile (another copy replaced it, the activation is going away, or a newer sequencer
-    // epoch was seen that did not take the copy over). Never throws: a failed copy leaves the replica waiting for the
-    // next one. Either way the sequencer is asked to sync, so that it catches the replica up or starts a new copy.
+    // epoch was seen that did not take the copy over), then catches up from the source's log tail while full pages come.
+    // Never throws: a failed copy leaves the replica waiting for the next one. Either way the sequencer is asked to sync,
+    // so that it catches the replica up (the rest of the way) or starts a new copy.
     private async Task RunCopyAsync(CopyJob job)
     {
         var token = job.Cancel.Token;
@@ -763,6 +764,7 @@ internal sealed partial class ShardReplicaGrain(
             }
 
             LogCopied(logger, this.GetPrimaryKeyString(), offer.Lsn, _store.Count, _copiedBytes);
+            await CatchUpFromSourceAsync(job, token);
         }
         catch (Exception ex)
         {
@@ -797,6 +799,39 @@ internal sealed partial class ShardReplicaGrain(
             }
 
             job.Cancel.Dispose();
+        }
+    }
+
+    // After an install: applies the source's log tail from the snapshot's sequence number on, page by page, while full
+    // pages come, so that the sequencer's own catch-up (in its turn, while the shard's writes wait) covers only the writes
+    // of the last round trip. Writes go through the write path (skipped when already applied, refused after a gap or
+    // under a superseded epoch); anything that stops it leaves the rest to the sequencer.
+    private async Task CatchUpFromSourceAsync(CopyJob job, CancellationToken token)
+    {
+        try
+        {
+            while (!token.IsCancellationRequested)
+            {
+                long applied = _store!.AppliedLsn;
+                var tail = await job.Source.ReadTailAsync(applied, _options.CopyPageSize).WaitAsync(_options.ReplicaCallTimeout, token);
+                if (tail is not { Length: > 0 })
+                {
+                    return;
+                }
+
+                var status = await ApplyAsync(job.SequencerEpoch, tail, catchUp: true);
+                if (status.AppliedLsn <= applied || tail.Length < _options.CopyPageSize)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            if (!token.IsCancellationRequested)
+            {
+                LogBackgroundCatchUpStopped(logger, ex, this.GetPrimaryKeyString());
+            }
         }
     }
 
@@ -935,6 +970,9 @@ internal sealed partial class ShardReplicaGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Replica {Key} refused a copied snapshot")]
     private static partial void LogCopyRefused(ILogger logger, Exception exception, string key);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Replica {Key} stopped catching up from its copy's source; the sequencer catches it up")]
+    private static partial void LogBackgroundCatchUpStopped(ILogger logger, Exception exception, string key);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The snapshot copy to replica {Key} failed; it waits for the next one")]
     private static partial void LogCopyFailed(ILogger logger, Exception exception, string key);
