@@ -40,7 +40,8 @@ public interface ICollectionGrain : IGrainWithStringKey
 /// <summary>
 /// The sequencer of one shard (grain key <c>{collection}/{shard}</c>): it gives every write the next log sequence number,
 /// sends it to the shard's replicas and acknowledges it once the write quorum flushed it to their logs. It also brings
-/// replicas that are behind up to date (a copy of a current replica's records) before they serve.
+/// replicas that are behind up to date (a peer's log tail, or a snapshot copy the replica pulls in the background and
+/// then the log tail) before they serve.
 /// </summary>
 public interface IShardSequencerGrain : IGrainWithStringKey
 {
@@ -119,7 +120,7 @@ public interface IShardReplicaGrain : IGrainWithStringKey
     /// <exception cref="ArgumentException">The filter is malformed.</exception>
     Task<StoredRecord[]> ScanAsync(ShardScan scan);
 
-    /// <summary>Reads records in key order, for copying to another replica or listing.</summary>
+    /// <summary>Reads records in key order, for listing and checks (the replica need not serve).</summary>
     /// <param name="afterKey">Start after this key, or null for the first page.</param>
     /// <param name="max">The page size.</param>
     /// <returns>Up to <paramref name="max"/> records.</returns>
@@ -127,29 +128,55 @@ public interface IShardReplicaGrain : IGrainWithStringKey
 
     /// <summary>
     /// The writes after <paramref name="afterLsn"/> from the replica's in-memory log tail (see
-    /// <see cref="VectorIndexSiloOptions.CatchUpTailBytes"/>), for catching a lagging peer up without a copy.
+    /// <see cref="VectorIndexSiloOptions.CatchUpTailBytes"/>), or else from its log on disk, which holds the writes after
+    /// its current snapshot (so a peer that installed that snapshot catches up from it), for catching a lagging peer
+    /// up without a copy.
     /// </summary>
     /// <param name="afterLsn">The peer's applied sequence number.</param>
     /// <param name="max">At most this many writes.</param>
-    /// <returns>The writes in sequence order (empty when the peer is not behind), or null when the tail does not reach back that far.</returns>
+    /// <returns>
+    /// The writes in sequence order (empty when the peer is not behind), or null when neither the in-memory tail nor the
+    /// log since the replica's current snapshot reaches back that far.
+    /// </returns>
     Task<SequencedWrite[]?> ReadTailAsync(long afterLsn, int max);
 
-    /// <summary>Starts a copy from another replica: drops the local state (the replica stops serving until <see cref="EndCopyAsync"/>).</summary>
-    /// <param name="sequencerEpoch">The calling sequencer's epoch.</param>
-    /// <returns>A task.</returns>
-    Task BeginCopyAsync(long sequencerEpoch);
+    /// <summary>
+    /// Pins a snapshot of the replica's state for a peer to copy: a new snapshot when writes arrived since the last one
+    /// (so that the writes after it are few and in the replica's log tail), else the current one. The pin holds the
+    /// files open until <see cref="CloseSnapshotAsync"/>, the replica's deactivation, or (once it went ten minutes without
+    /// a read) the next pin.
+    /// </summary>
+    /// <returns>The snapshot, or null when the replica cannot be a source (it lost data, is being copied, or was fenced out or dropped).</returns>
+    Task<SnapshotOffer?> OpenSnapshotAsync();
 
-    /// <summary>Adds copied records.</summary>
-    /// <param name="sequencerEpoch">The calling sequencer's epoch.</param>
-    /// <param name="records">Records from <see cref="ReadPageAsync"/> of the source.</param>
-    /// <returns>A task.</returns>
-    Task ApplyCopyAsync(long sequencerEpoch, StoredRecord[] records);
+    /// <summary>Reads bytes of a pinned snapshot's file.</summary>
+    /// <param name="snapshotId">The <see cref="SnapshotOffer.SnapshotId"/>.</param>
+    /// <param name="file">The file's position in <see cref="SnapshotOffer.Files"/>.</param>
+    /// <param name="offset">The offset in the file.</param>
+    /// <param name="maxBytes">At most this many bytes (at least 1; capped at 16 MiB).</param>
+    /// <returns>The bytes from <paramref name="offset"/>; empty at the end of the file.</returns>
+    /// <exception cref="ReplicaUnavailableException">The snapshot is not pinned (any more) on this activation.</exception>
+    Task<byte[]> ReadSnapshotChunkAsync(Guid snapshotId, int file, long offset, int maxBytes);
 
-    /// <summary>Ends a copy: the state is at <paramref name="lsn"/>; a snapshot makes it durable and the replica serves again.</summary>
+    /// <summary>Releases a pinned snapshot (nothing happens when it is not pinned).</summary>
+    /// <param name="snapshotId">The <see cref="SnapshotOffer.SnapshotId"/>.</param>
+    /// <returns>A task.</returns>
+    Task CloseSnapshotAsync(Guid snapshotId);
+
+    /// <summary>
+    /// Starts copying <paramref name="source"/>'s snapshot to this replica and returns at once. The replica stops
+    /// serving and refuses writes; in the background it pulls the snapshot's files in chunks of
+    /// <see cref="VectorIndexSiloOptions.SnapshotChunkBytes"/>, checks their lengths and checksums, loads them, makes
+    /// them its durable state (at the snapshot's sequence number) and asks the sequencer to sync, which catches it up from
+    /// a log tail. A refused or failed copy leaves it waiting for the next one. Calling again with the same or a newer
+    /// epoch while a copy runs lets that copy go on (under the newer epoch); a copy whose epoch the replica has since seen
+    /// superseded, or that belongs to an earlier activation, is not installed.
+    /// </summary>
     /// <param name="sequencerEpoch">The calling sequencer's epoch.</param>
-    /// <param name="lsn">The source's sequence number during the copy.</param>
-    /// <returns>The state after the copy.</returns>
-    Task<ReplicaStatus> EndCopyAsync(long sequencerEpoch, long lsn);
+    /// <param name="source">A current replica of the same shard.</param>
+    /// <returns>The state (<see cref="ReplicaStatus.Copying"/>).</returns>
+    /// <exception cref="ReplicaUnavailableException">The sequencer is stale, or the replica was fenced out or dropped.</exception>
+    Task<ReplicaStatus> StartCopyAsync(long sequencerEpoch, IShardReplicaGrain source);
 
     /// <summary>
     /// Records a new sequencer epoch after the write in progress (if any): from then on the replica refuses calls of

@@ -165,9 +165,45 @@ public sealed record ReplicaStatus
     /// <summary>Writes this activation received by log-tail catch-ups from a peer (it came back behind, with its data).</summary>
     [Id(7)] public long CaughtUpWrites { get; init; }
 
-    /// <summary>Records this activation received by copies from a peer (it lost its data, or the peer's tail was too short).</summary>
+    /// <summary>
+    /// Records this activation received by snapshot copies from a peer (it lost its data, or the peer's tail was too
+    /// short): the records of each snapshot it installed.
+    /// </summary>
     [Id(8)] public long CopiedRecords { get; init; }
+
+    /// <summary>
+    /// Whether the replica is being copied: it pulls a peer's snapshot in the background and neither serves nor takes
+    /// writes until the snapshot is installed and the sequencer caught it up.
+    /// </summary>
+    [Id(9)] public bool Copying { get; init; }
+
+    /// <summary>Snapshot bytes this activation received from peers (every attempt, installed or refused).</summary>
+    [Id(10)] public long CopiedBytes { get; init; }
+
+    /// <summary>Snapshot copies this activation refused: a received file had another length or failed its checksum, or did not load.</summary>
+    [Id(11)] public long RefusedCopies { get; init; }
 }
+
+/// <summary>A snapshot a replica pinned for a peer to copy (<see cref="IShardReplicaGrain.OpenSnapshotAsync"/>).</summary>
+[GenerateSerializer, Immutable]
+public sealed record SnapshotOffer
+{
+    /// <summary>Names the pinned snapshot in <see cref="IShardReplicaGrain.ReadSnapshotChunkAsync"/>; valid only on the activation that pinned it.</summary>
+    [Id(0)] public required Guid SnapshotId { get; init; }
+
+    /// <summary>The log sequence number the snapshot holds every write up to.</summary>
+    [Id(1)] public required long Lsn { get; init; }
+
+    /// <summary>The snapshot's files as the source's manifest names them.</summary>
+    [Id(2)] public required IReadOnlyList<SnapshotFile> Files { get; init; }
+}
+
+/// <summary>One file of a <see cref="SnapshotOffer"/>: its name, length and CRC-32C, which the receiver checks.</summary>
+/// <param name="Name">The file's name in the snapshot.</param>
+/// <param name="Length">Its length in bytes.</param>
+/// <param name="Crc">Its CRC-32C (Castagnoli).</param>
+[GenerateSerializer, Immutable]
+public sealed record SnapshotFile([property: Id(0)] string Name, [property: Id(1)] long Length, [property: Id(2)] uint Crc);
 
 /// <summary>The query one shard replica answers.</summary>
 [GenerateSerializer, Immutable]

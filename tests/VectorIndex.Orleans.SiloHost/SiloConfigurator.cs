@@ -11,6 +11,8 @@ namespace VectorIndex.Orleans.SiloHost;
 /// The silo configuration of the test clusters. Grain state goes to files under <c>{VectorIndexDataPath}/_state</c>,
 /// shared by all silos; replica folders go under <c>{VectorIndexDataPath}</c> (shared, like a network disk) or, with
 /// <c>VectorIndexPerProcessData=true</c>, under <c>{VectorIndexDataPath}/p{process id}</c> (a disk per machine).
+/// <c>VectorIndexSnapshotChunkBytes</c> and <c>VectorIndexCatchUpTailBytes</c>, when set, are
+/// <see cref="VectorIndexSiloOptions.SnapshotChunkBytes"/> and <see cref="VectorIndexSiloOptions.CatchUpTailBytes"/>.
 /// </summary>
 public sealed class SiloConfigurator : ISiloConfigurator
 {
@@ -32,6 +34,15 @@ public sealed class SiloConfigurator : ISiloConfigurator
         {
             o.DataPath = replicas;
             o.ReplicaCallTimeout = TimeSpan.FromSeconds(2);
+            if (siloBuilder.Configuration["VectorIndexSnapshotChunkBytes"] is { Length: > 0 } chunk)
+            {
+                o.SnapshotChunkBytes = int.Parse(chunk, System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            if (siloBuilder.Configuration["VectorIndexCatchUpTailBytes"] is { Length: > 0 } tail)
+            {
+                o.CatchUpTailBytes = long.Parse(tail, System.Globalization.CultureInfo.InvariantCulture);
+            }
         });
         siloBuilder.ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Warning));
 

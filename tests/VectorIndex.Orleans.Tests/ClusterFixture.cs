@@ -24,7 +24,9 @@ public sealed class TestClusterHandle : IAsyncDisposable
     /// <param name="silos">The number of silos.</param>
     /// <param name="outOfProcess">Each silo in its own process, so that a kill is a real process kill.</param>
     /// <param name="folderPerSilo">Each silo keeps its replicas in its own folder (a disk per machine) instead of a shared one.</param>
-    public static async Task<TestClusterHandle> StartAsync(int silos, bool outOfProcess = false, bool folderPerSilo = false)
+    /// <param name="snapshotChunkBytes">When set, the bytes per message of a snapshot copy (small: a copy lasts many calls).</param>
+    /// <param name="catchUpTailBytes">When set, the bytes of latest writes a replica keeps in memory for catch-ups (0: none, so catch-ups read the log on disk).</param>
+    public static async Task<TestClusterHandle> StartAsync(int silos, bool outOfProcess = false, bool folderPerSilo = false, int? snapshotChunkBytes = null, long? catchUpTailBytes = null)
     {
         string dataPath = Path.Combine(Path.GetTempPath(), "vi-orleans-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dataPath);
@@ -33,6 +35,8 @@ public sealed class TestClusterHandle : IAsyncDisposable
         {
             ["VectorIndexDataPath"] = dataPath,
             ["VectorIndexPerProcessData"] = folderPerSilo ? "true" : "false",
+            ["VectorIndexSnapshotChunkBytes"] = snapshotChunkBytes?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
+            ["VectorIndexCatchUpTailBytes"] = catchUpTailBytes?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
         }));
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
         if (outOfProcess)

@@ -15,7 +15,9 @@ internal sealed class SequencerState
 
 /// <summary>
 /// Orders a shard's writes. Not reentrant: one batch (or one catch-up) at a time, so sequence numbers are handed out
-/// without gaps and a copy to a lagging replica sees no write in between.
+/// without gaps and a log-tail catch-up of a lagging replica sees no write in between. A replica that needs a copy pulls
+/// a peer's snapshot in the background (<see cref="IShardReplicaGrain.StartCopyAsync"/>): this grain only starts it, and
+/// writes go on meanwhile.
 /// </summary>
 [ReplicaPlacement]
 internal sealed partial class ShardSequencerGrain(
@@ -272,11 +274,11 @@ internal sealed partial class ShardSequencerGrain(
 
         _lastLsn = Math.Max(_lastLsn, max);
 
-        // A source for copies: a replica at the last sequence number, preferably one already serving.
+        // A source for catch-ups and copies: a replica at the last sequence number, preferably one already serving.
         int source = -1;
         for (int i = 0; i < statuses.Length; i++)
         {
-            if (statuses[i] is { NeedsCopy: false } s && s.AppliedLsn == _lastLsn && (source < 0 || (s.Ready && !statuses[source]!.Ready)))
+            if (statuses[i] is { NeedsCopy: false, Copying: false } s && s.AppliedLsn == _lastLsn && (source < 0 || (s.Ready && !statuses[source]!.Ready)))
             {
                 source = i;
             }
@@ -291,7 +293,7 @@ internal sealed partial class ShardSequencerGrain(
                 continue;
             }
 
-            if (s.AppliedLsn == _lastLsn && !s.NeedsCopy)
+            if (s.AppliedLsn == _lastLsn && !s.NeedsCopy && !s.Copying)
             {
                 if (!s.Ready)
                 {
@@ -300,8 +302,10 @@ internal sealed partial class ShardSequencerGrain(
             }
             else if (source >= 0)
             {
-                // Behind with its data: the source's log tail, when it reaches back far enough; else a copy.
-                statuses[i] = (s.NeedsCopy ? null : await CatchUpAsync(source, i, s.AppliedLsn)) ?? await CopyAsync(source, i);
+                // Behind with its data: the source's log tail, when it reaches back far enough; else a snapshot copy,
+                // which the replica pulls in the background (a copy already running goes on). Once installed, the
+                // replica is behind with its data at the snapshot's sequence number and a later sync catches it up.
+                statuses[i] = (s.NeedsCopy || s.Copying ? null : await CatchUpAsync(source, i, s.AppliedLsn)) ?? await StartCopyAsync(source, i);
             }
 
             allCurrent &= statuses[i] is { Ready: true } current && current.AppliedLsn == _lastLsn;
@@ -349,8 +353,9 @@ internal sealed partial class ShardSequencerGrain(
         return statuses;
     }
 
-    // Sends a lagging replica the writes it missed, from a current replica's in-memory log tail. Null when the tail
-    // does not reach back far enough or a call fails: the caller copies instead. No write runs meanwhile (this grain
+    // Sends a lagging replica the writes it missed, from a current replica's log tail (in memory, else its log on disk
+    // since its last snapshot). Null when the tail does not reach back far enough or a call fails: the caller starts a
+    // snapshot copy instead. No write runs meanwhile (this grain
     // is not reentrant), so the source stays at the last sequence number throughout.
     private async Task<ReplicaStatus?> CatchUpAsync(int source, int target, long applied)
     {
@@ -384,29 +389,15 @@ internal sealed partial class ShardSequencerGrain(
         }
     }
 
-    // Copies every record of a current replica to a lagging one. No write runs meanwhile (this grain is not reentrant),
-    // so the source stays at the last sequence number throughout.
-    private async Task<ReplicaStatus?> CopyAsync(int source, int target)
+    // Has the target pull the source's snapshot in the background (or lets a copy it runs go on under this epoch) and
+    // returns at once: the transfer and the load do not hold up this grain's writes.
+    private async Task<ReplicaStatus?> StartCopyAsync(int source, int target)
     {
-        long epoch = state.State.Epoch;
         try
         {
+            var status = await _replicas[target].StartCopyAsync(state.State.Epoch, _replicas[source]).WaitAsync(_options.ReplicaCallTimeout);
             LogCopy(logger, this.GetPrimaryKeyString(), source, target, _lastLsn);
-            await _replicas[target].BeginCopyAsync(epoch).WaitAsync(_options.ReplicaCallTimeout);
-            ulong? after = null;
-            while (true)
-            {
-                var page = await _replicas[source].ReadPageAsync(after, _options.CopyPageSize).WaitAsync(_options.ReplicaCallTimeout);
-                if (page.Length == 0)
-                {
-                    break;
-                }
-
-                await _replicas[target].ApplyCopyAsync(epoch, page).WaitAsync(_options.ReplicaCallTimeout);
-                after = page[^1].Key;
-            }
-
-            return await _replicas[target].EndCopyAsync(epoch, _lastLsn).WaitAsync(_options.ReplicaCallTimeout);
+            return status;
         }
         catch (Exception ex)
         {
@@ -428,7 +419,7 @@ internal sealed partial class ShardSequencerGrain(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Shard {Shard}: copying replica {Source} to replica {Target} at sequence number {Lsn}")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Shard {Shard}: replica {Target} copies replica {Source}'s snapshot (the shard at sequence number {Lsn})")]
     private static partial void LogCopy(ILogger logger, string shard, int source, int target, long lsn);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard}: sequence numbers {First} to {Last} were logged by no replica; taken back after a new epoch")]

@@ -64,7 +64,8 @@ internal sealed class ReplicaStore : IDurableState, IDisposable
         return bytes;
     }
 
-    private static SequencedWrite Decode(ReadOnlySpan<byte> span)
+    /// <summary>Decodes a log record written by <see cref="Encode"/>.</summary>
+    public static SequencedWrite Decode(ReadOnlySpan<byte> span)
     {
         if (span.Length < 17)
         {
@@ -182,8 +183,7 @@ internal sealed class ReplicaStore : IDurableState, IDisposable
     private static long SizeOf(SequencedWrite write) =>
         64 + ((long)(write.Write.Vector?.Length ?? 0) * sizeof(float)) + (write.Write.Payload?.Length ?? 0);
 
-    /// <summary>Puts a record copied from another replica (not logged: a checkpoint follows the copy).</summary>
-    public void ApplyRecord(ShardWrite write)
+    private void ApplyRecord(ShardWrite write)
     {
         if (write.IsDelete)
         {
@@ -208,13 +208,6 @@ internal sealed class ReplicaStore : IDurableState, IDisposable
                 _payloads[write.Key] = write.Payload;
             }
         }
-    }
-
-    /// <summary>Sets the applied sequence number after a copy from another replica.</summary>
-    public void SetAppliedLsn(long lsn)
-    {
-        Volatile.Write(ref _appliedLsn, lsn);
-        ClearTail(); // the copied state came without its writes
     }
 
     public StoredRecord? Get(ulong key)
@@ -341,7 +334,7 @@ internal sealed class ReplicaStore : IDurableState, IDisposable
         }
     }
 
-    /// <summary>Replaces everything with an empty state (before a copy from another replica).</summary>
+    /// <summary>Replaces everything with an empty state (a replica that lost its data, waiting for a copy).</summary>
     public void Reset()
     {
         _index.Dispose();

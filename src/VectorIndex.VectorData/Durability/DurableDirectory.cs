@@ -26,13 +26,15 @@ public sealed class DurableDirectory : IDisposable
     private readonly string _folder;
     private WriteAheadLog _log;
     private long _generation;
+    private SnapshotFileInfo[] _files;
 
-    private DurableDirectory(string folder, long generation, byte[] metadata, WriteAheadLog log)
+    private DurableDirectory(string folder, long generation, byte[] metadata, WriteAheadLog log, SnapshotFileInfo[] files)
     {
         _folder = folder;
         _generation = generation;
         Metadata = metadata;
         _log = log;
+        _files = files;
     }
 
     /// <summary>The metadata blob given at creation.</summary>
@@ -46,6 +48,9 @@ public sealed class DurableDirectory : IDisposable
 
     /// <summary>The size of the current log in bytes.</summary>
     public long LogLength => Volatile.Read(ref _log).Length;
+
+    /// <summary>The files of the current generation's snapshot as its manifest names them (empty before the first snapshot).</summary>
+    public IReadOnlyList<SnapshotFileInfo> SnapshotFiles => Volatile.Read(ref _files);
 
     /// <summary>Whether a durable state exists in <paramref name="folder"/> (it has a manifest).</summary>
     /// <param name="folder">The folder.</param>
@@ -70,7 +75,7 @@ public sealed class DurableDirectory : IDisposable
             byte[] meta = metadata.ToArray();
             WriteManifest(folder, 0, meta, []);
             DirectorySync.Flush(folder);
-            return new DurableDirectory(folder, 0, meta, log);
+            return new DurableDirectory(folder, 0, meta, log, []);
         }
         catch
         {
@@ -109,7 +114,7 @@ public sealed class DurableDirectory : IDisposable
 
         var log = WriteAheadLog.Open(FilePath(folder, manifest.Generation, "wal"), manifest.Generation, state.Replay);
         DeleteOtherGenerations(folder, manifest.Generation);
-        return new DurableDirectory(folder, manifest.Generation, manifest.Metadata, log);
+        return new DurableDirectory(folder, manifest.Generation, manifest.Metadata, log, [.. manifest.Files.Select(f => new SnapshotFileInfo(f.Name, f.Length, f.Crc))]);
     }
 
     /// <summary>Appends a record to the log (see <see cref="WriteAheadLog.Append"/>).</summary>
@@ -173,11 +178,120 @@ public sealed class DurableDirectory : IDisposable
         // From the rename on, the new generation is the one on disk: switch to it before anything else can fail.
         var old = _log;
         Volatile.Write(ref _log, newLog);
+        Volatile.Write(ref _files, [.. files.Select(f => new SnapshotFileInfo(f.Name, f.Length, f.Crc))]);
         Volatile.Write(ref _generation, next);
         old.Dispose();
 
         // The directory fsync makes the rename, and the files created before it, survive power loss (not needed for
         // a process crash). Old files are deleted only after it, so that a lost rename still finds them.
+        DirectorySync.Flush(_folder);
+        DeleteOtherGenerations(_folder, next);
+    }
+
+    /// <summary>
+    /// Opens a file of the current generation's snapshot for reading, for sending it elsewhere. The open stream pins the
+    /// file: it stays readable after a later <see cref="Checkpoint"/> deletes it (the file is opened with
+    /// <see cref="FileShare.Delete"/>). The caller disposes the stream.
+    /// </summary>
+    /// <param name="name">A name from <see cref="SnapshotFiles"/>.</param>
+    /// <returns>A readable stream.</returns>
+    /// <exception cref="ArgumentException">The current snapshot has no file of this name.</exception>
+    public FileStream OpenSnapshotFile(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        long generation = Generation;
+        if (!SnapshotFiles.Any(f => f.Name == name))
+        {
+            throw new ArgumentException($"The snapshot of generation {generation} in '{_folder}' has no file '{name}'.", nameof(name));
+        }
+
+        return new FileStream(FilePath(_folder, generation, name), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 16);
+    }
+
+    /// <summary>
+    /// Reads records of the current log (see <see cref="WriteAheadLog.Read"/>), for example to send a peer the changes after
+    /// the current snapshot. The caller must keep <see cref="Checkpoint"/> and <see cref="InstallSnapshot"/> out while
+    /// this runs.
+    /// </summary>
+    /// <param name="position"><see cref="WriteAheadLog.HeaderSize"/> or a position this method returned for the same <see cref="Generation"/>.</param>
+    /// <param name="visit">Receives each payload; returns whether to go on.</param>
+    /// <returns>The position after the last record consumed.</returns>
+    /// <exception cref="InvalidDataException">A record is damaged.</exception>
+    public long ReadLog(long position, Func<ReadOnlyMemory<byte>, bool> visit) => Volatile.Read(ref _log).Read(position, visit);
+
+    /// <summary>
+    /// The path at which a snapshot file received from another directory (<see cref="SnapshotFiles"/>,
+    /// <see cref="OpenSnapshotFile"/>) is written in a staging folder, before <see cref="VerifyReceivedSnapshot"/> and
+    /// <see cref="InstallSnapshot"/>.
+    /// </summary>
+    /// <param name="staging">The staging folder (on the same volume as the directory that installs it).</param>
+    /// <param name="name">The file's name in the snapshot.</param>
+    /// <returns>The path.</returns>
+    /// <exception cref="ArgumentException">The name has a character other than letters, digits, '.', '-' and '_'.</exception>
+    public static string ReceivedSnapshotPath(string staging, string name)
+    {
+        ArgumentNullException.ThrowIfNull(staging);
+        ValidateName(name);
+        return FilePath(staging, 0, name);
+    }
+
+    /// <summary>
+    /// Checks received snapshot files against the lengths and CRC-32C the sending manifest gave (the checks
+    /// <see cref="Open"/> makes) and flushes them to disk; returns a reader to load them with
+    /// <see cref="IDurableState.LoadSnapshot"/>.
+    /// </summary>
+    /// <param name="staging">The staging folder holding the files at <see cref="ReceivedSnapshotPath"/>.</param>
+    /// <param name="files">The files as the sender's <see cref="SnapshotFiles"/> named them.</param>
+    /// <returns>A reader over the staged files.</returns>
+    /// <exception cref="InvalidDataException">A file is missing, has another length or fails its checksum; the message names it.</exception>
+    public static SnapshotReader VerifyReceivedSnapshot(string staging, IReadOnlyList<SnapshotFileInfo> files)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        foreach (var file in files)
+        {
+            string path = ReceivedSnapshotPath(staging, file.Name);
+            VerifyFile(path, file.Length, file.Crc);
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+            stream.Flush(flushToDisk: true);
+        }
+
+        return new SnapshotReader(staging, 0, files.Select(f => f.Name));
+    }
+
+    /// <summary>
+    /// Makes verified received snapshot files (<see cref="VerifyReceivedSnapshot"/>) this directory's next generation,
+    /// with an empty log: the files are moved in, and the manifest is switched by an atomic rename as in
+    /// <see cref="Checkpoint"/>. The caller loads the same files into its state (before or after) and must keep
+    /// <see cref="Append"/> out while this runs; records of the old log are dropped with it.
+    /// </summary>
+    /// <param name="staging">The staging folder (on the same volume).</param>
+    /// <param name="files">The files, as verified.</param>
+    public void InstallSnapshot(string staging, IReadOnlyList<SnapshotFileInfo> files)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        long next = _generation + 1;
+        foreach (var file in files)
+        {
+            File.Move(ReceivedSnapshotPath(staging, file.Name), FilePath(_folder, next, file.Name), overwrite: true);
+        }
+
+        var newLog = WriteAheadLog.Create(FilePath(_folder, next, "wal"), next);
+        try
+        {
+            _log.Flush();
+            WriteManifest(_folder, next, Metadata, [.. files.Select(f => (f.Name, f.Length, f.Crc))]);
+        }
+        catch
+        {
+            newLog.Dispose();
+            throw;
+        }
+
+        var old = _log;
+        Volatile.Write(ref _log, newLog);
+        Volatile.Write(ref _files, [.. files]);
+        Volatile.Write(ref _generation, next);
+        old.Dispose();
         DirectorySync.Flush(_folder);
         DeleteOtherGenerations(_folder, next);
     }

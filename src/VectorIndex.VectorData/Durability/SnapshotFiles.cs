@@ -68,3 +68,9 @@ public sealed class SnapshotReader
     /// <returns>A readable stream.</returns>
     public Stream Open(string name) => new FileStream(GetPath(name), FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
 }
+
+/// <summary>A snapshot file as a manifest names it: its name, length and CRC-32C (Castagnoli).</summary>
+/// <param name="Name">The name given when the snapshot was written.</param>
+/// <param name="Length">The length in bytes.</param>
+/// <param name="Crc">The CRC-32C of the whole file.</param>
+public readonly record struct SnapshotFileInfo(string Name, long Length, uint Crc);

@@ -224,6 +224,55 @@ public sealed class WriteAheadLog : IDisposable
         }
     }
 
+    /// <summary>
+    /// Reads records from <paramref name="position"/> (the end of the header, <see cref="HeaderSize"/>, or a position this
+    /// method returned) up to the log's length when it is called, handing each payload to <paramref name="visit"/> until
+    /// it returns false. Safe beside appends: it reads only records whose append completed.
+    /// </summary>
+    /// <param name="position">Where to start: a record boundary.</param>
+    /// <param name="visit">Receives each payload; returns whether to go on. The record it declines is not consumed.</param>
+    /// <returns>The position after the last record consumed.</returns>
+    /// <exception cref="InvalidDataException">A record fails its checksum or runs past the end (the position is not a record boundary, or the file is damaged).</exception>
+    public long Read(long position, Func<ReadOnlyMemory<byte>, bool> visit)
+    {
+        ArgumentNullException.ThrowIfNull(visit);
+        ArgumentOutOfRangeException.ThrowIfLessThan(position, HeaderSize);
+        long end = Length;
+        var frameHeader = new byte[8];
+        while (position < end)
+        {
+            if (end - position < 8)
+            {
+                throw new InvalidDataException($"'{Path}': a log record at offset {position} runs past the end of the log.");
+            }
+
+            ReadExactly(_handle, frameHeader, position);
+            uint length = BinaryPrimitives.ReadUInt32LittleEndian(frameHeader);
+            uint expectedCrc = BinaryPrimitives.ReadUInt32LittleEndian(frameHeader.AsSpan(4));
+            long recordEnd = position + 8 + length;
+            if (length > MaxRecordSize || recordEnd > end)
+            {
+                throw new InvalidDataException($"'{Path}': a log record at offset {position} runs past the end of the log.");
+            }
+
+            var payload = new byte[length];
+            ReadExactly(_handle, payload, position + 8);
+            if (Crc32C.Append(Crc32C.Compute(frameHeader.AsSpan(0, 4)), payload) != expectedCrc)
+            {
+                throw new InvalidDataException($"'{Path}': the write-ahead log record at offset {position} fails its checksum.");
+            }
+
+            if (!visit(payload))
+            {
+                break;
+            }
+
+            position = recordEnd;
+        }
+
+        return position;
+    }
+
     /// <summary>Completes once every record up to <paramref name="position"/> is on disk. Concurrent callers share one flush.</summary>
     /// <param name="position">A position <see cref="Append"/> returned.</param>
     /// <param name="cancellationToken">Stops the wait (not the flush).</param>
