@@ -180,6 +180,7 @@ public sealed partial class HnswIndex : IDisposable
             MaxDegreeOfParallelism = maxDegreeOfParallelism <= 0 ? Environment.ProcessorCount : maxDegreeOfParallelism,
             CancellationToken = cancellationToken,
         };
+        _graph.Reserve((int)Math.Min(int.MaxValue, (long)_graph.NodeCount + rows.Length)); // sized once: see NodeStore's segments
         Parallel.For(0, rows.Length, parallel, i =>
         {
             int row = rows[i];

@@ -121,6 +121,9 @@ internal sealed unsafe partial class HnswGraph : IDisposable
     /// <summary>Nodes allocated so far, deleted ones included; ids are 0..NodeCount-1.</summary>
     public int NodeCount => Volatile.Read(ref _nodeCount);
 
+    /// <summary>Gives nodes 0..<paramref name="count"/>-1 storage now (a bulk add knows its size; an empty store then picks its segment size from it).</summary>
+    public void Reserve(int count) => _store.EnsureCapacity(count);
+
     /// <summary>The entry point's id, or -1 when the graph is empty.</summary>
     public int EntryPoint => (int)Volatile.Read(ref _entry);
 

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using VectorIndex.Codes;
+using VectorIndex.Persistence;
 
 namespace VectorIndex.Storage;
 
@@ -22,7 +23,7 @@ internal sealed unsafe class NodeStore : IDisposable
 
     public NodeStore(int vectorStride, int layer0Stride, int initialCapacity)
     {
-        _segments = new NodeSegments(SegmentShift(vectorStride), vectorStride, layer0Stride, [], [], [], [], [], []);
+        _segments = new NodeSegments(SegmentShift(vectorStride, initialCapacity), vectorStride, layer0Stride, [], [], [], [], [], []);
         EnsureCapacity(initialCapacity);
     }
 
@@ -40,7 +41,7 @@ internal sealed unsafe class NodeStore : IDisposable
         int vectorStride, int layer0Stride, byte* vectors, byte* layer0, int count, ulong[] keys, byte[] flags, int[]?[] upper,
         ScalarQuantizer? quantizer = null, byte* codes = null)
     {
-        int shift = SegmentShift(vectorStride);
+        int shift = SegmentShift(vectorStride, count);
         int perSegment = 1 << shift;
         int segmentCount = (int)(((long)count + perSegment - 1) >> shift);
         var vectorSegments = new nint[segmentCount];
@@ -72,10 +73,17 @@ internal sealed unsafe class NodeStore : IDisposable
             quantizer is null ? null : new CodeBlocks(quantizer, codeSegments)));
     }
 
-    // Segments of about 4 MiB of vectors: small enough for small indexes, large enough to be few.
-    private static int SegmentShift(int vectorStride)
+    /// <summary>
+    /// Segments of about 4 MiB of vectors: small enough for small indexes, large enough to be few. When the store is
+    /// made (or first grown) for 256 MiB of vectors or more, 16 MiB: then a segment's layer-0 records and codes fill
+    /// whole 2 MiB pages too (see <see cref="AllocZeroed"/>), which a walk over a large index needs more than it needs
+    /// the last segment's slack (at most 1/16 of the vectors). Measured on a million 128-d vectors: docs/benchmarks.md.
+    /// </summary>
+    private static int SegmentShift(int vectorStride, long expectedCount)
     {
-        int perSegment = Math.Clamp((int)Math.Min(int.MaxValue, (4L << 20) / ((long)vectorStride * sizeof(float))), 256, 1 << 16);
+        long vectorBytes = (long)vectorStride * sizeof(float);
+        long target = expectedCount * vectorBytes >= (256L << 20) ? 16L << 20 : 4L << 20;
+        int perSegment = Math.Clamp((int)Math.Min(int.MaxValue, target / vectorBytes), 256, 1 << 16);
         return 31 - int.LeadingZeroCount(perSegment);
     }
 
@@ -100,6 +108,12 @@ internal sealed unsafe class NodeStore : IDisposable
         lock (_growLock)
         {
             NodeSegments old = _segments;
+            if (old.Vectors.Length == 0 && old.Codes is null && SegmentShift(old.VectorStride, count) != old.Shift)
+            {
+                // Nothing allocated yet: the first growth (a bulk add into an empty index) picks the segment size.
+                old = new NodeSegments(SegmentShift(old.VectorStride, count), old.VectorStride, old.Layer0Stride, [], [], [], [], [], []);
+            }
+
             int have = old.Vectors.Length;
             int need = (int)(((long)count + old.Mask) >> old.Shift);
             if (need <= have)
@@ -251,7 +265,15 @@ internal sealed unsafe class NodeStore : IDisposable
 
     private nint AllocZeroed(nuint bytes)
     {
-        void* p = NativeMemory.AlignedAlloc(bytes, Alignment);
+        // Blocks of 2 MiB or more (the vectors of a segment) start on a huge page and ask for huge pages: measured on
+        // a million 128-d vectors, see docs/benchmarks.md. Cleared after the advice, so the first touch maps them.
+        bool huge = bytes >= PageAdvice.HugePageBytes && OperatingSystem.IsLinux();
+        void* p = NativeMemory.AlignedAlloc(bytes, huge ? (nuint)PageAdvice.HugePageBytes : Alignment);
+        if (huge)
+        {
+            PageAdvice.RequestHugePages(p, bytes);
+        }
+
         NativeMemory.Clear(p, bytes);
         Interlocked.Add(ref _nativeBytes, (long)bytes);
         return (nint)p;
