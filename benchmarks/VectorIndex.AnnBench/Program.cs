@@ -34,6 +34,7 @@ const string Usage = """
       --filter 500,100,10,1          filtered search at these pass rates, per mille (--filter-ef 64; with
                                      --peers hnswlib, also hnswlib 0.8.0's filtered searchKnn)
       --index-file PATH              load the index from it when it exists, else save the first build there
+      --stats                        the swept graph's layer-0 degrees and levels
       --churn 0.5                    last: remove that share of the keys, compact, add them back, sweep again
       --out STEM                     CSV, JSON and SVG reports (default benchmarks/results/NAME-M16-efc200)
       --quantization none,int8,int4  build and sweep one index per mode (default none); --rerank 0,20 sweeps each
@@ -144,6 +145,15 @@ foreach (Quantization mode in modes)
             string name = Runner.LibraryName(mode, rerank);
             points.Add(Runner.Sweep(data, swept!, efs[i], k, repeat, $"{name} sweep ef {efs[i]} ({i + 1} of {efs.Length})", rerank));
         }
+    }
+
+    if (args.Contains("--stats"))
+    {
+        // The graph's shape: builds that differ only in threads can differ in recall at equal ef.
+        IndexStatistics stats = swept!.GetStatistics();
+        var degrees = stats.Layer0DegreeHistogram;
+        Console.WriteLine($"# {Runner.LibraryName(mode, null)} graph: mean layer-0 degree {stats.MeanLayer0Degree:F2}, " +
+            $"nodes with degree <= 4: {degrees.Take(5).Sum():N0}, full lists ({degrees.Count - 1}): {degrees[^1]:N0}, nodes per level {string.Join('/', stats.NodesPerLevel)}");
     }
 
     if (args.Contains("--save"))

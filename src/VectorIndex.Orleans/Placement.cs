@@ -29,7 +29,7 @@ public sealed class ReplicaPlacementAttribute : PlacementAttribute
 /// <c>hash(collection) + s + 1</c>: the write load spreads like the shards (left to Orleans, every sequencer was seen on
 /// one silo), with R &gt;= 2 one of the R calls of each write stays in the silo, and with R = 1 the sequencer lives apart
 /// from the replica (a silo's death leaves one of the two to tell what was logged). Any other key goes to a random
-/// silo.
+/// silo. A placement hint (a migration to a chosen silo) wins over all of this.
 /// </summary>
 internal sealed class ReplicaPlacementDirector : IPlacementDirector
 {
@@ -39,6 +39,13 @@ internal sealed class ReplicaPlacementDirector : IPlacementDirector
         if (silos.Length == 0)
         {
             throw new OrleansException("No compatible silo to place a shard replica on.");
+        }
+
+        // A migration asked for a silo (TestCluster.MigrateAsync, or a rebalancer's hint): honour it. The replica opens
+        // its folder there (a shared disk) or, finding none, waits for a snapshot copy from a peer.
+        if (IPlacementDirector.GetPlacementHint(target.RequestContextData, silos) is { } hint)
+        {
+            return Task.FromResult(hint);
         }
 
         string key = target.GrainIdentity.Key.ToString() ?? "";

@@ -724,19 +724,7 @@ internal sealed partial class ShardReplicaGrain(
                 // The grain state first: a stale activation fails this write (the storage's ETag) before it touches the
                 // folder. A crash before the folder switch leaves a folder behind the state's sequence number, which the
                 // next activation refuses (it waits for a copy).
-                manifest.State.Generation = _directory!.Generation + 1;
-                manifest.State.SnapshotLsn = offer.Lsn;
-                manifest.State.LostData = false;
-                try
-                {
-                    await manifest.WriteStateAsync();
-                }
-                catch (InconsistentStateException ex)
-                {
-                    _fenced = true;
-                    DeactivateOnIdle();
-                    throw new ReplicaUnavailableException($"Replica '{this.GetPrimaryKeyString()}' was fenced out by a newer activation.", ex);
-                }
+                await WriteManifestAsync(_directory!.Generation + 1, offer.Lsn, lostData: false);
 
                 // The copy of the previous generation belongs to the state the snapshot replaces: rebuilding from it and
                 // the installed generation's log would skip the snapshot. Without it, a damaged installed snapshot makes
@@ -947,9 +935,16 @@ internal sealed partial class ShardReplicaGrain(
     {
         KeepPreviousGeneration();
         _directory!.Checkpoint(_store!);
-        manifest.State.Generation = _directory.Generation;
-        manifest.State.SnapshotLsn = _store!.AppliedLsn;
-        manifest.State.LostData = _needsCopy;
+        await WriteManifestAsync(_directory.Generation, _store!.AppliedLsn, _needsCopy);
+    }
+
+    // Records a generation in grain state. A newer activation's state write makes this one fail on the storage's ETag:
+    // this activation is then fenced out and stops serving.
+    private async Task WriteManifestAsync(long generation, long snapshotLsn, bool lostData)
+    {
+        manifest.State.Generation = generation;
+        manifest.State.SnapshotLsn = snapshotLsn;
+        manifest.State.LostData = lostData;
         try
         {
             await manifest.WriteStateAsync();
