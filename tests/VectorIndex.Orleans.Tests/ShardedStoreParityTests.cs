@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.VectorData;
 using VectorIndex.Orleans.VectorData;
 using VectorIndex.VectorData;
+using VectorIndex.VectorData.Tests;
 
 namespace VectorIndex.Orleans.Tests;
 
@@ -44,36 +45,6 @@ public sealed class Passage
 
     [VectorStoreVector(8)]
     public string? Embedding { get; set; }
-}
-
-/// <summary>A deterministic embedding generator: the text's characters spread over the dimensions.</summary>
-public sealed class FakeEmbeddingGenerator(int dimensions) : IEmbeddingGenerator<string, Embedding<float>>
-{
-    public int Calls { get; private set; }
-
-    public static float[] Embed(string text, int dimensions)
-    {
-        var v = new float[dimensions];
-        for (int i = 0; i < text.Length; i++)
-        {
-            v[i % dimensions] += text[i] % 17 + 1;
-        }
-
-        return v;
-    }
-
-    public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(
-        IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        Calls++;
-        return Task.FromResult(new GeneratedEmbeddings<Embedding<float>>(values.Select(v => new Embedding<float>(Embed(v, dimensions)))));
-    }
-
-    public object? GetService(Type serviceType, object? serviceKey = null) => serviceType.IsInstanceOfType(this) ? this : null;
-
-    public void Dispose()
-    {
-    }
 }
 
 /// <summary>One two-silo cluster shared by the tests of <see cref="ShardedStoreParityTests"/> (each uses its own collections).</summary>

@@ -51,36 +51,6 @@ public sealed class KeyedRecord<TKey>
     public ReadOnlyMemory<float> Vector { get; set; }
 }
 
-/// <summary>A deterministic embedding generator: a hash of the text's characters spread over the dimensions.</summary>
-public sealed class FakeEmbeddingGenerator(int dimensions) : IEmbeddingGenerator<string, Embedding<float>>
-{
-    public int Calls { get; private set; }
-
-    public static float[] Embed(string text, int dimensions)
-    {
-        var v = new float[dimensions];
-        for (int i = 0; i < text.Length; i++)
-        {
-            v[i % dimensions] += text[i] % 17 + 1;
-        }
-
-        return v;
-    }
-
-    public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(
-        IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        Calls++;
-        return Task.FromResult(new GeneratedEmbeddings<Embedding<float>>(values.Select(v => new Embedding<float>(Embed(v, dimensions)))));
-    }
-
-    public object? GetService(Type serviceType, object? serviceKey = null) => serviceType.IsInstanceOfType(this) ? this : null;
-
-    public void Dispose()
-    {
-    }
-}
-
 /// <summary>A fresh temporary directory, deleted on dispose.</summary>
 public sealed class TempDirectory : IDisposable
 {
