@@ -45,7 +45,7 @@ internal sealed unsafe partial class HnswGraph
             }
 
             met = scratch.Results.Count;
-            ReadOnlySpan<Candidate> nearestFirst = scratch.Results.DrainAllNearestFirst(ref scratch.Found);
+            Span<Candidate> nearestFirst = scratch.Results.DrainAllNearestFirst(ref scratch.Found);
             return WriteDistinct(segments, quantizer is null ? nearestFirst : Rerank<TDistance>(segments, scratch, q, nearestFirst, nearestFirst.Length), destination);
         }
     }

@@ -48,7 +48,7 @@ internal sealed unsafe partial class HnswGraph
             Walk(segments, new FloatSpace<TDistance>(q, PaddedDimensions, _prefetchLines), scratch, entry, limit, ef, filter, bridgeRejected);
         }
 
-        return WriteResults(segments, scratch.Results.DrainAllNearestFirst(ref scratch.Found), destination);
+        return WriteResults(segments, scratch.Results.MoveTo(ref scratch.Found), destination);
     }
 
     /// <summary>
@@ -63,7 +63,7 @@ internal sealed unsafe partial class HnswGraph
         where TFilter : struct, INodeFilter
     {
         WalkCodes(segments, quantizer, scratch, q, entry, limit, ef, filter, bridgeRejected);
-        ReadOnlySpan<Candidate> found = scratch.Results.DrainAllNearestFirst(ref scratch.Found);
+        Span<Candidate> found = scratch.Results.MoveTo(ref scratch.Found);
         return rerank == 0
             ? WriteResults(segments, found, destination)
             : WriteResults(segments, Rerank<TDistance>(segments, scratch, q, found, Math.Max(rerank, destination.Length)), destination);
@@ -98,17 +98,24 @@ internal sealed unsafe partial class HnswGraph
     }
 
     /// <summary>
-    /// The first <paramref name="want"/> live nodes of <paramref name="found"/> (nearest first by code distance), with
+    /// The <paramref name="want"/> live nodes of <paramref name="found"/> (W, unsorted) nearest by code distance, with
     /// their exact float distances, nearest first by them. Their vectors are all loaded at once before measuring.
     /// </summary>
-    private Span<Candidate> Rerank<TDistance>(NodeSegments segments, SearchScratch scratch, float* q, ReadOnlySpan<Candidate> found, int want)
+    private Span<Candidate> Rerank<TDistance>(NodeSegments segments, SearchScratch scratch, float* q, Span<Candidate> found, int want)
         where TDistance : struct, IDistance
     {
         want = Math.Min(found.Length, want);
         Candidate[] exact = SelectionBuffers.Ensure(ref scratch.Reranked, want);
-        int n = 0;
+        int n = 0, selected = 0;
         for (int i = 0; i < found.Length && n < want; i++)
         {
+            if (i == selected)
+            {
+                // The nearest of the rest, as many as are still wanted (more only when hidden nodes were skipped).
+                NearestSelection.Select(found[i..], want - n);
+                selected = i + Math.Min(want - n, found.Length - i);
+            }
+
             int id = found[i].Id;
             if ((Volatile.Read(ref segments.Flags(id)) & NodeFlags.Deleted) == 0)
             {
@@ -271,7 +278,7 @@ internal sealed unsafe partial class HnswGraph
             }
         }
 
-        return WriteResults(segments, scratch.Results.DrainAllNearestFirst(ref scratch.Found), destination);
+        return WriteResults(segments, scratch.Results.MoveTo(ref scratch.Found), destination);
     }
 
     /// <summary>The exact answer among the nodes <paramref name="ids"/> (a caller's allowed keys): those the filter accepts.</summary>
@@ -293,7 +300,7 @@ internal sealed unsafe partial class HnswGraph
             }
         }
 
-        return WriteResults(segments, scratch.Results.DrainAllNearestFirst(ref scratch.Found), destination);
+        return WriteResults(segments, scratch.Results.MoveTo(ref scratch.Found), destination);
     }
 
     /// <summary>
@@ -331,25 +338,34 @@ internal sealed unsafe partial class HnswGraph
         }
         else if (distance < results.Top.Distance)
         {
-            results.Pop();
-            results.Push(distance, id);
+            results.ReplaceTop(distance, id);
         }
     }
 
-    /// <summary>Writes the keys of the live nodes of <paramref name="nearestFirst"/> (all of W, or the re-ranked best of it).</summary>
-    private static int WriteResults(NodeSegments segments, ReadOnlySpan<Candidate> nearestFirst, Span<SearchResult> destination)
+    /// <summary>
+    /// Writes the keys of the nearest live nodes of <paramref name="found"/> (all of W, or the re-ranked best of it),
+    /// nearest first. <paramref name="found"/> need not be sorted: it is sorted as far as it is read.
+    /// </summary>
+    private static int WriteResults(NodeSegments segments, Span<Candidate> found, Span<SearchResult> destination)
     {
         // A node hidden since it was met gives its place to the next one.
-        int written = 0;
-        for (int i = 0; i < nearestFirst.Length && written < destination.Length; i++)
+        int written = 0, sorted = 0;
+        for (int i = 0; i < found.Length && written < destination.Length; i++)
         {
+            if (i == sorted)
+            {
+                int want = destination.Length - written;
+                NearestSelection.SortNearest(found[i..], want);
+                sorted = i + Math.Min(want, found.Length - i);
+            }
+
             // Checked again at the end: a node that a compaction moved (or a key an add replaced) may have been met
             // under its old and its new id. The old one is hidden before the new one shows, so read after the switch
             // only the new one counts; a read of each on either side of it is the index's to fix (a handover).
-            int id = nearestFirst[i].Id;
+            int id = found[i].Id;
             if ((Volatile.Read(ref segments.Flags(id)) & NodeFlags.Deleted) == 0)
             {
-                destination[written++] = new SearchResult(segments.Key(id), nearestFirst[i].Distance);
+                destination[written++] = new SearchResult(segments.Key(id), found[i].Distance);
             }
         }
 
@@ -473,13 +489,16 @@ internal sealed unsafe partial class HnswGraph
                 {
                     candidates.Push(d, e);
 
-                    // The bridging walk reached accepted nodes only.
+                    // The bridging walk reached accepted nodes only. A full W drops its furthest for the nearer one.
                     if (TWalk.LooksThroughRejected || filter.Accept(segments, e))
                     {
-                        results.Push(d, e);
-                        if (results.Count > ef)
+                        if (results.Count < ef)
                         {
-                            results.Pop();
+                            results.Push(d, e);
+                        }
+                        else
+                        {
+                            results.ReplaceTop(d, e);
                         }
                     }
                 }

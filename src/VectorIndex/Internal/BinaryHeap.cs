@@ -66,39 +66,61 @@ internal sealed class BinaryHeap<TOrder>(int capacity)
 
     public Candidate Pop()
     {
-        Candidate[] items = _items;
-        Candidate top = items[0];
+        Candidate top = _items[0];
         int n = --Count;
         if (n > 0)
         {
-            Candidate last = items[n];
-            int i = 0;
-            while (true)
-            {
-                int child = (2 * i) + 1;
-                if (child >= n)
-                {
-                    break;
-                }
-
-                if (child + 1 < n && TOrder.Above(items[child + 1].Distance, items[child].Distance))
-                {
-                    child++;
-                }
-
-                if (!TOrder.Above(items[child].Distance, last.Distance))
-                {
-                    break;
-                }
-
-                items[i] = items[child];
-                i = child;
-            }
-
-            items[i] = last;
+            SiftDown(_items[n], n);
         }
 
         return top;
+    }
+
+    /// <summary>
+    /// Replaces the top by (<paramref name="distance"/>, <paramref name="id"/>): a Pop and a Push in one sift down. The
+    /// result set W uses it once it holds ef entries and a nearer one comes: the old furthest leaves.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void ReplaceTop(float distance, int id) => SiftDown(new Candidate(distance, id), Count);
+
+    /// <summary>Moves the entries (in heap order, not sorted) into <paramref name="buffer"/>, grown as needed, and empties the heap.</summary>
+    public Span<Candidate> MoveTo(ref Candidate[] buffer)
+    {
+        int count = Count;
+        Candidate[] destination = SelectionBuffers.Ensure(ref buffer, count);
+        _items.AsSpan(0, count).CopyTo(destination);
+        Count = 0;
+        return destination.AsSpan(0, count);
+    }
+
+    /// <summary>Puts <paramref name="item"/> at the root of the first <paramref name="n"/> entries and sifts it down to its place.</summary>
+    private void SiftDown(Candidate item, int n)
+    {
+        Candidate[] items = _items;
+        int i = 0;
+        while (true)
+        {
+            int child = (2 * i) + 1;
+            if (child >= n)
+            {
+                break;
+            }
+
+            if (child + 1 < n && TOrder.Above(items[child + 1].Distance, items[child].Distance))
+            {
+                child++;
+            }
+
+            if (!TOrder.Above(items[child].Distance, item.Distance))
+            {
+                break;
+            }
+
+            items[i] = items[child];
+            i = child;
+        }
+
+        items[i] = item;
     }
 
     /// <summary>
@@ -124,7 +146,7 @@ internal sealed class BinaryHeap<TOrder>(int capacity)
     }
 
     /// <summary>Empties the heap (this must be a furthest-first heap) into <paramref name="buffer"/>, grown as needed, nearest first.</summary>
-    public ReadOnlySpan<Candidate> DrainAllNearestFirst(ref Candidate[] buffer)
+    public Span<Candidate> DrainAllNearestFirst(ref Candidate[] buffer)
     {
         int found = Count;
         Candidate[] nearestFirst = SelectionBuffers.Ensure(ref buffer, found);
