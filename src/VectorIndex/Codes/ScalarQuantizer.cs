@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using VectorIndex.Internal;
 
 namespace VectorIndex.Codes;
 
@@ -195,46 +196,20 @@ internal sealed unsafe class ScalarQuantizer
     /// <summary>The value of rank <paramref name="rank"/> (0-based) in <paramref name="values"/> (Hoare's selection; reorders them).</summary>
     internal static float Select(float[] values, int rank)
     {
-        int left = 0, right = values.Length - 1;
-        while (left < right)
+        // The rank + 1 smallest first; the value of rank is the largest of them.
+        QuickSelect.Partition<float, Ascending>(values, rank + 1);
+        float value = values[0];
+        for (int i = 1; i <= rank; i++)
         {
-            float pivot = values[left + ((right - left) / 2)];
-            int i = left, j = right;
-            while (i <= j)
-            {
-                while (values[i] < pivot)
-                {
-                    i++;
-                }
-
-                while (values[j] > pivot)
-                {
-                    j--;
-                }
-
-                if (i <= j)
-                {
-                    (values[i], values[j]) = (values[j], values[i]);
-                    i++;
-                    j--;
-                }
-            }
-
-            if (rank <= j)
-            {
-                right = j;
-            }
-            else if (rank >= i)
-            {
-                left = i;
-            }
-            else
-            {
-                return values[rank];
-            }
+            value = Math.Max(value, values[i]);
         }
 
-        return values[rank];
+        return value;
+    }
+
+    private readonly struct Ascending : IStrictOrder<float>
+    {
+        public static bool Before(float a, float b) => a < b;
     }
 
     /// <summary>

@@ -26,54 +26,8 @@ internal static class NearestSelection
         Sort(items[..want]);
     }
 
-    /// <summary>
-    /// Quickselect (Hoare partition, median-of-three pivot): reorders <paramref name="items"/> so that its first
-    /// <paramref name="n"/> entries are its nearest, in no particular order.
-    /// </summary>
-    public static void Select(Span<Candidate> items, int n)
-    {
-        int lo = 0, hi = items.Length - 1;
-
-        // The boundary between n - 1 and n is inside [lo, hi]; each pass keeps the part that holds it.
-        while (lo < n && n <= hi)
-        {
-            Candidate pivot = MedianOfThree(items[lo], items[lo + ((hi - lo) >> 1)], items[hi]);
-            int i = lo, j = hi;
-            while (i <= j)
-            {
-                while (Before(items[i], pivot))
-                {
-                    i++;
-                }
-
-                while (Before(pivot, items[j]))
-                {
-                    j--;
-                }
-
-                if (i <= j)
-                {
-                    (items[i], items[j]) = (items[j], items[i]);
-                    i++;
-                    j--;
-                }
-            }
-
-            // Now [lo, j] <= pivot <= [i, hi], and anything between j and i is the pivot itself.
-            if (n <= j)
-            {
-                hi = j;
-            }
-            else if (n >= i)
-            {
-                lo = i;
-            }
-            else
-            {
-                return;
-            }
-        }
-    }
+    /// <summary>Reorders <paramref name="items"/> so that its first <paramref name="n"/> entries are its nearest, in no particular order.</summary>
+    public static void Select(Span<Candidate> items, int n) => QuickSelect.Partition<Candidate, NearerFirst>(items, n);
 
     /// <summary>Insertion sort for the few entries an answer reads (the common case), heap sort beyond.</summary>
     private static void Sort(Span<Candidate> items)
@@ -136,20 +90,11 @@ internal static class NearestSelection
         items[i] = item;
     }
 
-    private static Candidate MedianOfThree(Candidate a, Candidate b, Candidate c)
+    private static bool Before(Candidate x, Candidate y) => NearerFirst.Before(x, y);
+
+    /// <summary>Nearer first, ties by id (as <see cref="ByDistance"/>).</summary>
+    private readonly struct NearerFirst : IStrictOrder<Candidate>
     {
-        if (Before(b, a))
-        {
-            (a, b) = (b, a);
-        }
-
-        if (Before(c, b))
-        {
-            b = Before(c, a) ? a : c;
-        }
-
-        return b;
+        public static bool Before(Candidate a, Candidate b) => a.Distance < b.Distance || (a.Distance == b.Distance && a.Id < b.Id);
     }
-
-    private static bool Before(Candidate x, Candidate y) => x.Distance < y.Distance || (x.Distance == y.Distance && x.Id < y.Id);
 }
