@@ -86,7 +86,8 @@ internal static class Report
 
             foreach (int i in others)
             {
-                row.Append(' ').Append(Num(reference == 0 ? qps[0] / qps[i] : qps[i] / qps[reference], "F2")).Append("x |");
+                double ratio = reference == 0 ? qps[0] / qps[i] : qps[i] / qps[reference];
+                row.Append(' ').Append(double.IsFinite(ratio) ? Num(ratio, "F2") + "x" : "n/a").Append(" |");
             }
 
             Console.WriteLine(row);
