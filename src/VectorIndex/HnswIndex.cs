@@ -322,27 +322,18 @@ public sealed partial class HnswIndex : IDisposable
             ef = Math.Max(ef, destination.Length);
             int rerank = RerankFor(options, destination.Length, ef);
             int found;
-            if (options is not { Filters: true } && AllNodesLive())
+            if (options is not { Filters: true })
             {
-                // No node to keep out of W: the walk reads no flags (a cache miss per result-set entry at a million
-                // nodes, 8% of a search's time at ef 640); the answer's nodes are still checked at the end.
-                found = _graph.UsesL2
-                    ? Search<L2SquaredDistance, AnyNode>(scratch, ef, rerank, default, SearchPlan.Walk, null, destination)
-                    : Search<InnerProductDistance, AnyNode>(scratch, ef, rerank, default, SearchPlan.Walk, null, destination);
-            }
-            else if (options is not { Filters: true })
-            {
-                found = _graph.UsesL2
-                    ? Search<L2SquaredDistance, LiveNodes>(scratch, ef, rerank, default, SearchPlan.Walk, null, destination)
-                    : Search<InnerProductDistance, LiveNodes>(scratch, ef, rerank, default, SearchPlan.Walk, null, destination);
+                // With no node to keep out of W the walk reads no flags (a cache miss per result-set entry at a
+                // million nodes, 8% of a search's time at ef 640); the answer's nodes are checked at the end anyway.
+                found = AllNodesLive()
+                    ? Search(scratch, ef, rerank, default(AnyNode), SearchPlan.Walk, null, destination)
+                    : Search(scratch, ef, rerank, default(LiveNodes), SearchPlan.Walk, null, destination);
             }
             else
             {
                 SearchPlan plan = forcedPlan ?? FilterPlanner.Choose(_graph, _keys.VectorCount, options, ef);
-                var filter = new AcceptedKeys(options);
-                found = _graph.UsesL2
-                    ? Search<L2SquaredDistance, AcceptedKeys>(scratch, ef, rerank, filter, plan, options.AllowedKeys, destination)
-                    : Search<InnerProductDistance, AcceptedKeys>(scratch, ef, rerank, filter, plan, options.AllowedKeys, destination);
+                found = Search(scratch, ef, rerank, new AcceptedKeys(options), plan, options.AllowedKeys, destination);
             }
 
             // The threshold cuts the answer only after it is complete: an answer short of k because of it is not a
@@ -363,6 +354,14 @@ public sealed partial class HnswIndex : IDisposable
     /// <summary>The plan a search with <paramref name="options"/> and <paramref name="k"/> results would take now.</summary>
     internal SearchPlan PlanFor(SearchOptions options, int k) =>
         FilterPlanner.Choose(_graph, _keys.VectorCount, options, Math.Max(options.Ef ?? Options.EfSearch, k));
+
+    /// <summary>The search below under the index's metric (L2 or inner product: cosine is inner product on normalised vectors).</summary>
+    private int Search<TFilter>(
+        SearchScratch scratch, int ef, int rerank, TFilter filter, SearchPlan plan, IReadOnlySet<ulong>? allowed, Span<SearchResult> destination)
+        where TFilter : struct, INodeFilter =>
+        _graph.UsesL2
+            ? Search<L2SquaredDistance, TFilter>(scratch, ef, rerank, filter, plan, allowed, destination)
+            : Search<InnerProductDistance, TFilter>(scratch, ef, rerank, filter, plan, allowed, destination);
 
     /// <summary>
     /// Runs the plan; when a graph walk finds fewer results than asked although more nodes may pass (most reachable
