@@ -487,6 +487,13 @@ internal sealed unsafe partial class HnswGraph
                 float d = space.Distance(segments, e);
                 if (results.Count < ef || d < results.Top.Distance)
                 {
+                    // A candidate nearer than every other is the next to expand: load its list during the rest of
+                    // this expansion (the one prefetched above is no longer next).
+                    if (level == 0 && (candidates.Count == 0 || d < candidates.Top.Distance))
+                    {
+                        Prefetch(segments.Layer0Record(e));
+                    }
+
                     candidates.Push(d, e);
 
                     // The bridging walk reached accepted nodes only. A full W drops its furthest for the nearer one.
