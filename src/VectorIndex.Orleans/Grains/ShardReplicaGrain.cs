@@ -136,15 +136,16 @@ internal sealed partial class ShardReplicaGrain(
 
     private string PreviousFolder => _folder + ".previous";
 
-    private IEnumerable<string> StagingFolders()
+    // The folders beside this replica's named after it with a suffix: ".incoming-*" (staged copies), ".damaged-*" (refused).
+    private List<string> SiblingFolders(string suffixPattern)
     {
         string parent = Path.GetDirectoryName(_folder)!;
-        return Directory.Exists(parent) ? Directory.EnumerateDirectories(parent, Path.GetFileName(_folder) + ".incoming-*") : [];
+        return Directory.Exists(parent) ? [.. Directory.EnumerateDirectories(parent, Path.GetFileName(_folder) + suffixPattern)] : [];
     }
 
     private void DeleteStagingFolders()
     {
-        foreach (string folder in StagingFolders().ToList())
+        foreach (string folder in SiblingFolders(".incoming-*"))
         {
             TryDeleteFolder(folder);
         }
@@ -870,10 +871,8 @@ internal sealed partial class ShardReplicaGrain(
             _directory?.Dispose();
             _directory = null;
             _store!.Reset();
-            string parent = Path.GetDirectoryName(_folder)!;
             foreach (string folder in new[] { _folder, PreviousFolder, PreviousFolder + ".tmp" }
-                .Concat(Directory.Exists(parent) ? Directory.EnumerateDirectories(parent, Path.GetFileName(_folder) + ".damaged-*") : [])
-                .Concat(StagingFolders()).ToList())
+                .Concat(SiblingFolders(".damaged-*")).Concat(SiblingFolders(".incoming-*")))
             {
                 if (Directory.Exists(folder))
                 {

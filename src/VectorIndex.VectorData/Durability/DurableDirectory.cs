@@ -102,19 +102,19 @@ public sealed class DurableDirectory : IDisposable
     {
         ArgumentNullException.ThrowIfNull(state);
         var manifest = ReadManifest(folder);
-        foreach (var (name, length, crc) in manifest.Files)
+        foreach (var file in manifest.Files)
         {
-            VerifyFile(FilePath(folder, manifest.Generation, name), length, crc);
+            VerifyFile(FilePath(folder, manifest.Generation, file.Name), file.Length, file.Crc);
         }
 
-        if (manifest.Files.Count > 0)
+        if (manifest.Files.Length > 0)
         {
             state.LoadSnapshot(new SnapshotReader(folder, manifest.Generation, manifest.Files.Select(f => f.Name)));
         }
 
         var log = WriteAheadLog.Open(FilePath(folder, manifest.Generation, "wal"), manifest.Generation, state.Replay);
         DeleteOtherGenerations(folder, manifest.Generation);
-        return new DurableDirectory(folder, manifest.Generation, manifest.Metadata, log, [.. manifest.Files.Select(f => new SnapshotFileInfo(f.Name, f.Length, f.Crc))]);
+        return new DurableDirectory(folder, manifest.Generation, manifest.Metadata, log, manifest.Files);
     }
 
     /// <summary>Appends a record to the log (see <see cref="WriteAheadLog.Append"/>).</summary>
@@ -153,14 +153,19 @@ public sealed class DurableDirectory : IDisposable
         var writer = new SnapshotWriter(_folder, next);
         state.WriteSnapshot(writer);
 
-        var files = new List<(string Name, long Length, uint Crc)>();
+        var files = new List<SnapshotFileInfo>();
         foreach (string name in writer.Names)
         {
-            string path = FilePath(_folder, next, name);
-            var (length, crc) = ChecksumAndSync(path);
-            files.Add((name, length, crc));
+            var (length, crc) = ChecksumAndSync(FilePath(_folder, next, name));
+            files.Add(new SnapshotFileInfo(name, length, crc));
         }
 
+        SwitchTo(next, [.. files]);
+    }
+
+    // Makes generation next, whose snapshot files are in place, the current one with a new empty log.
+    private void SwitchTo(long next, SnapshotFileInfo[] files)
+    {
         var newLog = WriteAheadLog.Create(FilePath(_folder, next, "wal"), next);
         try
         {
@@ -178,7 +183,7 @@ public sealed class DurableDirectory : IDisposable
         // From the rename on, the new generation is the one on disk: switch to it before anything else can fail.
         var old = _log;
         Volatile.Write(ref _log, newLog);
-        Volatile.Write(ref _files, [.. files.Select(f => new SnapshotFileInfo(f.Name, f.Length, f.Crc))]);
+        Volatile.Write(ref _files, files);
         Volatile.Write(ref _generation, next);
         old.Dispose();
 
@@ -275,25 +280,7 @@ public sealed class DurableDirectory : IDisposable
             File.Move(ReceivedSnapshotPath(staging, file.Name), FilePath(_folder, next, file.Name), overwrite: true);
         }
 
-        var newLog = WriteAheadLog.Create(FilePath(_folder, next, "wal"), next);
-        try
-        {
-            _log.Flush();
-            WriteManifest(_folder, next, Metadata, [.. files.Select(f => (f.Name, f.Length, f.Crc))]);
-        }
-        catch
-        {
-            newLog.Dispose();
-            throw;
-        }
-
-        var old = _log;
-        Volatile.Write(ref _log, newLog);
-        Volatile.Write(ref _files, [.. files]);
-        Volatile.Write(ref _generation, next);
-        old.Dispose();
-        DirectorySync.Flush(_folder);
-        DeleteOtherGenerations(_folder, next);
+        SwitchTo(next, [.. files]);
     }
 
     /// <summary>Closes the log.</summary>
@@ -379,7 +366,7 @@ public sealed class DurableDirectory : IDisposable
         }
     }
 
-    private static void WriteManifest(string folder, long generation, byte[] metadata, List<(string Name, long Length, uint Crc)> files)
+    private static void WriteManifest(string folder, long generation, byte[] metadata, SnapshotFileInfo[] files)
     {
         using var buffer = new MemoryStream();
         using (var w = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true))
@@ -389,12 +376,12 @@ public sealed class DurableDirectory : IDisposable
             w.Write(generation);
             w.Write(metadata.Length);
             w.Write(metadata);
-            w.Write(files.Count);
-            foreach (var (name, length, crc) in files)
+            w.Write(files.Length);
+            foreach (var file in files)
             {
-                w.Write(name);
-                w.Write(length);
-                w.Write(crc);
+                w.Write(file.Name);
+                w.Write(file.Length);
+                w.Write(file.Crc);
             }
         }
 
@@ -414,7 +401,7 @@ public sealed class DurableDirectory : IDisposable
         File.Move(temp, Path.Combine(folder, ManifestName), overwrite: true);
     }
 
-    private sealed record Manifest(long Generation, byte[] Metadata, List<(string Name, long Length, uint Crc)> Files);
+    private sealed record Manifest(long Generation, byte[] Metadata, SnapshotFileInfo[] Files);
 
     private static Manifest ReadManifest(string folder)
     {
@@ -459,12 +446,12 @@ public sealed class DurableDirectory : IDisposable
                 throw new InvalidDataException($"'{path}': bad file count {count}.");
             }
 
-            var files = new List<(string, long, uint)>(count);
+            var files = new SnapshotFileInfo[count];
             for (int i = 0; i < count; i++)
             {
                 string name = reader.ReadString();
                 ValidateName(name);
-                files.Add((name, reader.ReadInt64(), reader.ReadUInt32()));
+                files[i] = new SnapshotFileInfo(name, reader.ReadInt64(), reader.ReadUInt32());
             }
 
             return new Manifest(generation, metadata, files);

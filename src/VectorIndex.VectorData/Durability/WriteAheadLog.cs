@@ -146,31 +146,14 @@ public sealed class WriteAheadLog : IDisposable
         var frameHeader = new byte[8];
         while (position < fileLength)
         {
-            if (fileLength - position < 8)
+            switch (ReadFrame(handle, position, fileLength, frameHeader, out byte[] payload, out long recordEnd))
             {
-                return position; // torn inside a frame header
-            }
-
-            ReadExactly(handle, frameHeader, position);
-            uint length = BinaryPrimitives.ReadUInt32LittleEndian(frameHeader);
-            uint expectedCrc = BinaryPrimitives.ReadUInt32LittleEndian(frameHeader.AsSpan(4));
-            long recordEnd = position + 8 + length;
-            if (length > MaxRecordSize || recordEnd > fileLength)
-            {
-                return position; // torn inside the payload (or a length the crash left half-written)
-            }
-
-            var payload = new byte[length];
-            ReadExactly(handle, payload, position + 8);
-            uint crc = Crc32C.Append(Crc32C.Compute(frameHeader.AsSpan(0, 4)), payload);
-            if (crc != expectedCrc)
-            {
-                if (recordEnd == fileLength)
-                {
+                case Frame.Cut:
+                    return position; // torn inside a frame header or the payload (or a length the crash left half-written)
+                case Frame.BadChecksum when recordEnd == fileLength:
                     return position; // the last record, half written
-                }
-
-                throw new InvalidDataException($"'{path}': the write-ahead log record at offset {position} fails its checksum and is followed by more records (the file is corrupted).");
+                case Frame.BadChecksum:
+                    throw new InvalidDataException($"'{path}': the write-ahead log record at offset {position} fails its checksum and is followed by more records (the file is corrupted).");
             }
 
             replay(payload);
@@ -178,6 +161,38 @@ public sealed class WriteAheadLog : IDisposable
         }
 
         return position;
+    }
+
+    private enum Frame
+    {
+        Whole,
+        Cut,
+        BadChecksum,
+    }
+
+    // Reads the record framed at position (an 8-byte header: the payload's length, and the CRC-32C of that length and
+    // the payload) if it ends by end; says whether it is whole, cut short by end, or fails its checksum.
+    private static Frame ReadFrame(SafeFileHandle handle, long position, long end, byte[] frameHeader, out byte[] payload, out long recordEnd)
+    {
+        payload = [];
+        recordEnd = position;
+        if (end - position < 8)
+        {
+            return Frame.Cut;
+        }
+
+        ReadExactly(handle, frameHeader, position);
+        uint length = BinaryPrimitives.ReadUInt32LittleEndian(frameHeader);
+        uint expectedCrc = BinaryPrimitives.ReadUInt32LittleEndian(frameHeader.AsSpan(4));
+        recordEnd = position + 8 + length;
+        if (length > MaxRecordSize || recordEnd > end)
+        {
+            return Frame.Cut;
+        }
+
+        payload = new byte[length];
+        ReadExactly(handle, payload, position + 8);
+        return Crc32C.Append(Crc32C.Compute(frameHeader.AsSpan(0, 4)), payload) == expectedCrc ? Frame.Whole : Frame.BadChecksum;
     }
 
     private static void ReadExactly(SafeFileHandle handle, Span<byte> buffer, long offset)
@@ -241,25 +256,12 @@ public sealed class WriteAheadLog : IDisposable
         var frameHeader = new byte[8];
         while (position < end)
         {
-            if (end - position < 8)
+            switch (ReadFrame(_handle, position, end, frameHeader, out byte[] payload, out long recordEnd))
             {
-                throw new InvalidDataException($"'{Path}': a log record at offset {position} runs past the end of the log.");
-            }
-
-            ReadExactly(_handle, frameHeader, position);
-            uint length = BinaryPrimitives.ReadUInt32LittleEndian(frameHeader);
-            uint expectedCrc = BinaryPrimitives.ReadUInt32LittleEndian(frameHeader.AsSpan(4));
-            long recordEnd = position + 8 + length;
-            if (length > MaxRecordSize || recordEnd > end)
-            {
-                throw new InvalidDataException($"'{Path}': a log record at offset {position} runs past the end of the log.");
-            }
-
-            var payload = new byte[length];
-            ReadExactly(_handle, payload, position + 8);
-            if (Crc32C.Append(Crc32C.Compute(frameHeader.AsSpan(0, 4)), payload) != expectedCrc)
-            {
-                throw new InvalidDataException($"'{Path}': the write-ahead log record at offset {position} fails its checksum.");
+                case Frame.Cut:
+                    throw new InvalidDataException($"'{Path}': a log record at offset {position} runs past the end of the log.");
+                case Frame.BadChecksum:
+                    throw new InvalidDataException($"'{Path}': the write-ahead log record at offset {position} fails its checksum.");
             }
 
             if (!visit(payload))
