@@ -24,29 +24,7 @@ internal static unsafe partial class PageAdvice
     /// bytes of many random nodes: with 4 KiB pages nearly every read also misses the TLB. Call before the memory is
     /// first touched. Returns whether the kernel took the advice.
     /// </summary>
-    public static bool RequestHugePages(void* start, nuint length)
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return false;
-        }
-
-        nuint first = ((nuint)start + HugePageBytes - 1) / HugePageBytes * HugePageBytes;
-        nuint end = ((nuint)start + length) / HugePageBytes * HugePageBytes;
-        if (end <= first)
-        {
-            return false;
-        }
-
-        try
-        {
-            return Madvise((nint)first, end - first, MadvHugePage) == 0;
-        }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
-        {
-            return false; // the advice is optional
-        }
-    }
+    public static bool RequestHugePages(void* start, nuint length) => AdviseWholePages((nint)start, (long)length, HugePageBytes, [MadvHugePage]);
 
     /// <summary>
     /// Unmaps from this process the whole pages inside [<paramref name="start"/>, + <paramref name="length"/>) of a
@@ -55,16 +33,21 @@ internal static unsafe partial class PageAdvice
     /// neighbouring data, stay. Returns whether the kernel took the advice; false off Linux or on an error, which
     /// changes nothing but the resident set.
     /// </summary>
-    public static bool DropFromProcess(byte* start, long length)
+    public static bool DropFromProcess(byte* start, long length) =>
+        AdviseWholePages((nint)start, length, Environment.SystemPageSize, [MadvRandom, MadvDontNeed]);
+
+    // Gives each advice, in order, for the whole pages of pageBytes inside [start, start + length); true when every one
+    // was taken. False off Linux, when no whole page is inside, or without a "libc" to bind to (a static, musl-less
+    // image, say): the advice is optional.
+    private static bool AdviseWholePages(nint start, long length, long pageBytes, ReadOnlySpan<int> advice)
     {
         if (!OperatingSystem.IsLinux() || length <= 0)
         {
             return false;
         }
 
-        long page = Environment.SystemPageSize;
-        long first = ((long)start + page - 1) / page * page;
-        long end = ((long)start + length) / page * page;
+        long first = ((long)start + pageBytes - 1) / pageBytes * pageBytes;
+        long end = ((long)start + length) / pageBytes * pageBytes;
         if (end <= first)
         {
             return false;
@@ -72,12 +55,17 @@ internal static unsafe partial class PageAdvice
 
         try
         {
-            bool random = Madvise((nint)first, (nuint)(end - first), MadvRandom) == 0;
-            return Madvise((nint)first, (nuint)(end - first), MadvDontNeed) == 0 && random;
+            bool taken = true;
+            foreach (int a in advice)
+            {
+                taken &= Madvise((nint)first, (nuint)(end - first), a) == 0;
+            }
+
+            return taken;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
-            return false; // a Linux without a "libc" to bind to (say a static, musl-less image): the advice is optional
+            return false;
         }
     }
 
