@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using VectorIndex.Graph;
 
 namespace VectorIndex;
@@ -129,16 +130,64 @@ public sealed partial class HnswIndex
             }
 
             _graph.Take(copy);
-            for (int id = 0; id < copy.Keys.Length; id++)
-            {
-                lock (_keys.StripeOf(copy.Keys[id]))
-                {
-                    _keys.Publish(copy.Keys[id], id);
-                }
-            }
-
+            ShowAllNodes();
             return copy.Keys.Length;
         });
+    }
+
+    /// <summary>
+    /// A bulk add of <paramref name="rows"/> (checked) into this empty index: the graph is built in an index of its own
+    /// that nobody else sees, then taken whole in <see cref="HnswGraph.LocalityOrder"/>, so that a node's neighbours
+    /// are stored near it (measured in docs/benchmarks.md). Searches meanwhile find this index empty, then find every
+    /// vector; memory holds both copies while the graph is taken. When cancelled, what was built is taken and the
+    /// cancellation thrown. Returns false, having added nothing, when another add came first.
+    /// </summary>
+    private bool TryBuildAside(ReadOnlyMemory<ulong> keys, ReadOnlyMemory<float> vectors, int[] rows, ParallelOptions parallel, Action<int, int>? report)
+    {
+        // No codes aside: inserts walk the floats; this index fits its codes once it holds the vectors.
+        using var aside = new HnswIndex(Options with { Quantization = Quantization.None, InitialCapacity = rows.Length });
+        OperationCanceledException? cancelled = null;
+        try
+        {
+            aside.InsertRows(keys, vectors, rows, parallel, report);
+        }
+        catch (OperationCanceledException e)
+        {
+            cancelled = e;
+            aside.Exclusively(aside._graph.ReconnectUnreachable);
+        }
+
+        int[] order = HnswGraph.LocalityOrder(aside._graph);
+        bool taken = order.Length > 0 && Exclusively(() =>
+        {
+            if (_graph.NodeCount != 0)
+            {
+                return false; // an add came first: insert as usual
+            }
+
+            _graph.TakeInOrder(aside._graph, order);
+            ShowAllNodes();
+            return true;
+        });
+        if (cancelled is not null)
+        {
+            ExceptionDispatchInfo.Throw(cancelled);
+        }
+
+        return taken;
+    }
+
+    /// <summary>Publishes every node's key: the end of taking a whole graph. The caller holds the gate exclusively.</summary>
+    private void ShowAllNodes()
+    {
+        for (int id = 0, n = _graph.NodeCount; id < n; id++)
+        {
+            ulong key = _graph.KeyOf(id);
+            lock (_keys.StripeOf(key))
+            {
+                _keys.Publish(key, id);
+            }
+        }
     }
 
     /// <summary>The live keys and their stored vectors (row-major), copied at one moment: writers wait for the copy.</summary>

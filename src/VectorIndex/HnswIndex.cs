@@ -106,6 +106,13 @@ public sealed partial class HnswIndex : IDisposable
     /// <see cref="HnswOptions.MultipleVectorsPerKey"/>, every row is added). Every row is checked before anything is
     /// added. When cancelled, the vectors added so far stay, searchable and consistent.
     /// </summary>
+    /// <remarks>
+    /// Into an empty index, 20,000 rows or more are linked in an index of their own that nothing else sees, which is then
+    /// taken whole with its nodes renumbered in locality order (nodes near each other in space stored near each other:
+    /// searches over a large index read fewer distant pages; docs/benchmarks.md measures it). Meanwhile searches find
+    /// this index empty, and then every vector at once; memory holds both copies of the vectors and links while the
+    /// graph is taken. An add that comes first makes the rows go in one by one instead, as into any other index.
+    /// </remarks>
     /// <param name="keys">One key per row.</param>
     /// <param name="vectors">Row-major: <c>keys.Length</c> rows of <see cref="Dimensions"/> floats.</param>
     /// <param name="maxDegreeOfParallelism">Threads to use; 0 or less means all cores.</param>
@@ -173,13 +180,25 @@ public sealed partial class HnswIndex : IDisposable
 
         cancellationToken.ThrowIfCancellationRequested();
         int[] rows = _keys.MultipleVectors ? [.. Enumerable.Range(0, keys.Length)] : LastRowOfEachKey(keys.Span);
-        int added = 0;
-        int step = Math.Max(1, rows.Length / 100);
         var parallel = new ParallelOptions
         {
             MaxDegreeOfParallelism = maxDegreeOfParallelism <= 0 ? Environment.ProcessorCount : maxDegreeOfParallelism,
             CancellationToken = cancellationToken,
         };
+        if (rows.Length < Options.LocalityOrderMinimum || _graph.NodeCount != 0 || !TryBuildAside(keys, vectors, rows, parallel, report))
+        {
+            InsertRows(keys, vectors, rows, parallel, report);
+        }
+
+        TrainIfDue();
+    }
+
+    /// <summary>Inserts <paramref name="rows"/> (checked) in parallel, then reconnects any node the heuristic cut off.</summary>
+    private void InsertRows(ReadOnlyMemory<ulong> keys, ReadOnlyMemory<float> vectors, int[] rows, ParallelOptions parallel, Action<int, int>? report)
+    {
+        int dims = Dimensions;
+        int added = 0;
+        int step = Math.Max(1, rows.Length / 100);
         _graph.Reserve((int)Math.Min(int.MaxValue, (long)_graph.NodeCount + rows.Length)); // sized once: see NodeStore's segments
         Parallel.For(0, rows.Length, parallel, i =>
         {
@@ -194,7 +213,6 @@ public sealed partial class HnswIndex : IDisposable
 
         // The heuristic can cut a few nodes off (see HnswGraph.ReconnectUnreachable): a bulk add ends with none.
         Exclusively(_graph.ReconnectUnreachable);
-        TrainIfDue();
     }
 
     /// <summary>Removes the vector of <paramref name="key"/> (all its vectors, under <see cref="HnswOptions.MultipleVectorsPerKey"/>); no search that starts afterwards returns it.</summary>

@@ -91,6 +91,13 @@ public sealed record HnswOptions
     /// </summary>
     public bool MultipleVectorsPerKey { get; init; }
 
+    /// <summary>
+    /// A bulk add of at least this many vectors into an empty index is built aside and stored in locality order
+    /// (<c>HnswIndex.TryBuildAside</c>); below it, the index is small enough that where its nodes sit matters little.
+    /// Not saved: tests lower it to take that path with small indexes.
+    /// </summary>
+    internal int LocalityOrderMinimum { get; init; } = 20_000;
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> for any value out of its documented range.</summary>
     internal void Validate()
     {

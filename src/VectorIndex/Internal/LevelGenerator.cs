@@ -16,6 +16,9 @@ internal sealed class LevelGenerator(int m, ulong state)
     /// <summary>The generator's position in its stream, to save and restore it.</summary>
     public ulong State => Volatile.Read(ref _state);
 
+    /// <summary>Moves to <paramref name="state"/>, a position another generator reached (a graph taken whole from another).</summary>
+    public void Restore(ulong state) => Volatile.Write(ref _state, state);
+
     public int Next()
     {
         ulong z = Interlocked.Add(ref _state, 0x9E3779B97F4A7C15UL);
