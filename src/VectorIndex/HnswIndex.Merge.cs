@@ -3,7 +3,7 @@ using VectorIndex.Graph;
 
 namespace VectorIndex;
 
-/// <summary>Merging: every live vector of another index of the same shape, added in bulk.</summary>
+/// <summary>Merging (every live vector of another index of the same shape, added in bulk), and a bulk add built aside.</summary>
 public sealed partial class HnswIndex
 {
     /// <summary>
@@ -19,7 +19,8 @@ public sealed partial class HnswIndex
     /// and <see cref="HnswOptions.KeepPrunedConnections"/>), from an index with no removal pending a compaction, the
     /// other's graph is copied, links included, rather than built again: a memory copy instead of an insertion per
     /// vector, and the merged index answers every search as <paramref name="other"/> does. Otherwise every vector is
-    /// inserted.</para>
+    /// inserted (into an empty index, 20,000 or more of them are built aside and taken in locality order, as
+    /// <see cref="AddRange(ReadOnlyMemory{ulong}, ReadOnlyMemory{float}, int, IProgress{int}?, CancellationToken)"/> does).</para>
     /// <para>A key present in both: <paramref name="other"/>'s vector replaces this index's (as <see cref="Add"/> does);
     /// under <see cref="HnswOptions.MultipleVectorsPerKey"/> on this index, its vectors are added to the key's. When
     /// <paramref name="other"/> keeps several vectors per key and this index does not, a key takes the last of them.</para>
@@ -61,39 +62,8 @@ public sealed partial class HnswIndex
         }
 
         (ulong[] keys, float[] vectors) = other.CopyLiveVectors();
-        int dims = Dimensions;
-        int[] rows = _keys.MultipleVectors ? [.. Enumerable.Range(0, keys.Length)] : LastRowOfEachKey(keys);
-        int added = 0;
-        int step = Math.Max(1, rows.Length / 100);
-        var parallel = new ParallelOptions
-        {
-            MaxDegreeOfParallelism = maxDegreeOfParallelism <= 0 ? Environment.ProcessorCount : maxDegreeOfParallelism,
-            CancellationToken = cancellationToken,
-        };
-        try
-        {
-            Parallel.For(0, rows.Length, parallel, i =>
-            {
-                int row = rows[i];
-                AddValidated(keys[row], vectors.AsSpan(row * dims, dims), stored: true);
-                int done = Interlocked.Increment(ref added);
-                if (progress is not null && (done % step == 0 || done == rows.Length))
-                {
-                    progress.Report(new BulkProgress(done, rows.Length));
-                }
-            });
-        }
-        finally
-        {
-            // As at the end of AddRange, cancelled or not: no node stays cut off.
-            if (Volatile.Read(ref added) > 0 && !_disposed)
-            {
-                Exclusively(_graph.ReconnectUnreachable);
-            }
-        }
-
-        TrainIfDue();
-        return rows.Length;
+        return AddRows(
+            keys, vectors, maxDegreeOfParallelism, progress is null ? null : (done, total) => progress.Report(new BulkProgress(done, total)), cancellationToken, stored: true);
     }
 
     /// <summary>
@@ -142,19 +112,19 @@ public sealed partial class HnswIndex
     /// vector; memory holds both copies while the graph is taken. When cancelled, what was built is taken and the
     /// cancellation thrown. Returns false, having added nothing, when another add came first.
     /// </summary>
-    private bool TryBuildAside(ReadOnlyMemory<ulong> keys, ReadOnlyMemory<float> vectors, int[] rows, ParallelOptions parallel, Action<int, int>? report)
+    private bool TryBuildAside(
+        ReadOnlyMemory<ulong> keys, ReadOnlyMemory<float> vectors, int[] rows, ParallelOptions parallel, Action<int, int>? report, bool stored)
     {
         // No codes aside: inserts walk the floats; this index fits its codes once it holds the vectors.
         using var aside = new HnswIndex(Options with { Quantization = Quantization.None, InitialCapacity = rows.Length });
         OperationCanceledException? cancelled = null;
         try
         {
-            aside.InsertRows(keys, vectors, rows, parallel, report);
+            aside.InsertRows(keys, vectors, rows, parallel, report, stored);
         }
         catch (OperationCanceledException e)
         {
-            cancelled = e;
-            aside.Exclusively(aside._graph.ReconnectUnreachable);
+            cancelled = e; // what was inserted is linked and reconnected: take it
         }
 
         int[] order = HnswGraph.LocalityOrder(aside._graph);

@@ -179,40 +179,61 @@ public sealed partial class HnswIndex : IDisposable
         }
 
         cancellationToken.ThrowIfCancellationRequested();
+        AddRows(keys, vectors, maxDegreeOfParallelism, report, cancellationToken, stored: false);
+    }
+
+    /// <summary>
+    /// The bulk add of checked rows (<c>AddRange</c>, and <c>AddFrom</c>'s insertion of the other's
+    /// <paramref name="stored"/> vectors): built aside into an empty index (<see cref="TryBuildAside"/>), otherwise
+    /// inserted in place; then the codes are fitted if due. Returns the number of vectors it adds.
+    /// </summary>
+    private int AddRows(
+        ReadOnlyMemory<ulong> keys, ReadOnlyMemory<float> vectors, int maxDegreeOfParallelism, Action<int, int>? report, CancellationToken cancellationToken, bool stored)
+    {
         int[] rows = _keys.MultipleVectors ? [.. Enumerable.Range(0, keys.Length)] : LastRowOfEachKey(keys.Span);
         var parallel = new ParallelOptions
         {
             MaxDegreeOfParallelism = maxDegreeOfParallelism <= 0 ? Environment.ProcessorCount : maxDegreeOfParallelism,
             CancellationToken = cancellationToken,
         };
-        if (rows.Length < Options.LocalityOrderMinimum || _graph.NodeCount != 0 || !TryBuildAside(keys, vectors, rows, parallel, report))
+        if (rows.Length < Options.LocalityOrderMinimum || _graph.NodeCount != 0 || !TryBuildAside(keys, vectors, rows, parallel, report, stored))
         {
-            InsertRows(keys, vectors, rows, parallel, report);
+            InsertRows(keys, vectors, rows, parallel, report, stored);
         }
 
         TrainIfDue();
+        return rows.Length;
     }
 
-    /// <summary>Inserts <paramref name="rows"/> (checked) in parallel, then reconnects any node the heuristic cut off.</summary>
-    private void InsertRows(ReadOnlyMemory<ulong> keys, ReadOnlyMemory<float> vectors, int[] rows, ParallelOptions parallel, Action<int, int>? report)
+    /// <summary>Inserts <paramref name="rows"/> in parallel, then, cancelled or not, reconnects any node the heuristic cut off.</summary>
+    private void InsertRows(
+        ReadOnlyMemory<ulong> keys, ReadOnlyMemory<float> vectors, int[] rows, ParallelOptions parallel, Action<int, int>? report, bool stored)
     {
         int dims = Dimensions;
         int added = 0;
         int step = Math.Max(1, rows.Length / 100);
         _graph.Reserve((int)Math.Min(int.MaxValue, (long)_graph.NodeCount + rows.Length)); // sized once: see NodeStore's segments
-        Parallel.For(0, rows.Length, parallel, i =>
+        try
         {
-            int row = rows[i];
-            AddValidated(keys.Span[row], vectors.Span.Slice(row * dims, dims));
-            int done = Interlocked.Increment(ref added);
-            if (report is not null && (done % step == 0 || done == rows.Length))
+            Parallel.For(0, rows.Length, parallel, i =>
             {
-                report(done, rows.Length);
+                int row = rows[i];
+                AddValidated(keys.Span[row], vectors.Span.Slice(row * dims, dims), stored);
+                int done = Interlocked.Increment(ref added);
+                if (report is not null && (done % step == 0 || done == rows.Length))
+                {
+                    report(done, rows.Length);
+                }
+            });
+        }
+        finally
+        {
+            // The heuristic can cut a few nodes off (see HnswGraph.ReconnectUnreachable): a bulk add ends with none.
+            if (Volatile.Read(ref added) > 0 && !_disposed)
+            {
+                Exclusively(_graph.ReconnectUnreachable);
             }
-        });
-
-        // The heuristic can cut a few nodes off (see HnswGraph.ReconnectUnreachable): a bulk add ends with none.
-        Exclusively(_graph.ReconnectUnreachable);
+        }
     }
 
     /// <summary>Removes the vector of <paramref name="key"/> (all its vectors, under <see cref="HnswOptions.MultipleVectorsPerKey"/>); no search that starts afterwards returns it.</summary>

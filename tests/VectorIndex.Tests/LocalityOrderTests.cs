@@ -165,6 +165,33 @@ public class LocalityOrderTests
         found.Should().Be(index.Count);
     }
 
+    [Fact]
+    public void A_merge_that_inserts_into_an_empty_index_builds_aside_too()
+    {
+        float[] data = TestData.Clustered(3_000, D, seed: 80);
+        ulong[] keys = TestData.Keys(3_000);
+        using var other = new HnswIndex(new HnswOptions { Dimensions = D, Metric = Metric.Cosine, EfConstruction = 64 });
+        other.AddRange(keys, data);
+        other.RemoveRange(keys.AsSpan(0, 100)).Should().Be(100); // pending a compaction: no graph copy, an insertion
+        using var index = new HnswIndex(Options(aside: true) with { Metric = Metric.Cosine });
+        index.AddFrom(other).Should().Be(2_900);
+
+        index.Count.Should().Be(2_900);
+        GraphInvariants.Check(index);
+        float[] mine = new float[D], theirs = new float[D];
+        for (int row = 100; row < 3_000; row++)
+        {
+            index.TryGetVector(keys[row], mine).Should().BeTrue();
+            other.TryGetVector(keys[row], theirs).Should().BeTrue();
+            mine.Should().Equal(theirs, "stored vectors are copied as they are, not normalised again");
+        }
+
+        for (int row = 100; row < 3_000; row += 103)
+        {
+            index.Search(TestData.Row(data, D, row), 1)[0].Key.Should().Be(keys[row]);
+        }
+    }
+
     /// <summary>The nodes on each layer.</summary>
     private static int[] LayerSizes(HnswGraph g) =>
         [.. Enumerable.Range(0, g.MaxLevel + 1).Select(level => Enumerable.Range(0, g.NodeCount).Count(id => g.LevelOf(id) >= level))];

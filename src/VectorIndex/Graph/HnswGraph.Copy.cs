@@ -4,8 +4,9 @@ using VectorIndex.Storage;
 namespace VectorIndex.Graph;
 
 /// <summary>
-/// A whole graph copied out of one index and into another, empty one (<c>HnswIndex.AddFrom</c>): the merged index
-/// takes the other's links as they are instead of building them again, which is what inserting costs.
+/// A whole graph copied out of one index and into another, empty one: <c>HnswIndex.AddFrom</c>'s merged index takes
+/// the other's links as they are instead of building them again (which is what inserting costs), and a bulk add into
+/// an empty index takes the graph it built aside, renumbered in <see cref="LocalityOrder"/>.
 /// </summary>
 internal sealed unsafe partial class HnswGraph
 {
