@@ -35,6 +35,7 @@ const string Usage = """
                                      --peers hnswlib, also hnswlib 0.8.0's filtered searchKnn)
       --index-file PATH              load the index from it when it exists, else save the first build there
       --stats                        the swept graph's layer-0 degrees and levels
+      --in-place                     build without the locality order (nodes keep insertion order), for an A/B
       --churn 0.5                    last: remove that share of the keys, compact, add them back, sweep again
       --out STEM                     CSV, JSON and SVG reports (default benchmarks/results/NAME-M16-efc200)
       --quantization none,int8,int4  build and sweep one index per mode (default none); --rerank 0,20 sweeps each
@@ -102,6 +103,11 @@ Console.WriteLine($"# M = {m}, EfConstruction = {efc}; {Report.Machine()}");
 Console.WriteLine();
 
 var options = new HnswOptions { Dimensions = data.Dimensions, Metric = metric, M = m, EfConstruction = efc };
+if (args.Contains("--in-place"))
+{
+    options = options with { LocalityOrderMinimum = int.MaxValue }; // the A/B of the locality order: ids in insertion order
+}
+
 var builds = new List<BuildResult>();
 var points = new List<SearchPoint>();
 HnswIndex? kept = null;
