@@ -120,7 +120,10 @@ internal sealed unsafe partial class HnswGraph
                 }
             }
 
-            // The rest join a neighbour's group, a sweep at a time (few sweeps: most nodes are a hop or two from a hub).
+            // The rest join a neighbour's group, a sweep at a time. A sweep reads lists only of the nodes still
+            // ungrouped, and a node joins as soon as an earlier node of the same sweep has: most nodes are a hop or two
+            // from a hub, and since levels are drawn independently of the data, hubs are a random 1/M of the layer,
+            // so even a path-like layer (one-dimensional data) needs about M log n sweeps of cheap checks.
             var members = new List<int>();
             for (int id = 0; id < n; id++)
             {
