@@ -4,7 +4,7 @@ namespace VectorIndex.Tests;
 
 /// <summary>
 /// Every integer code kernel variant this CPU runs natively, for each of the four operators (the 4-bit squared distance
-/// against the query's nibble planes), at every length 1..256
+/// against the query's planes), at every length 1..256
 /// and at unaligned offsets, against a plain scalar reference written here. The sums are integers, so they must be
 /// equal. CI runs this class again with AVX-512, AVX2 and all hardware intrinsics off.
 /// </summary>
@@ -35,12 +35,13 @@ public sealed class CodeKernelTests
 
     [Theory]
     [MemberData(nameof(Variants))]
-    public void Unsigned_4_bit_squared_distance_against_nibble_planes_matches_the_reference(string name)
+    public void Unsigned_4_bit_squared_distance_against_query_planes_matches_the_reference(string name)
     {
-        // The query side is the planes EncodeQuery writes: the low nibbles of its code, then the high ones.
+        // The query side is what EncodeQuery writes: two planes of signed bytes in -3..63 (quarter steps), the first
+        // for the low nibbles, the second for the high ones; here two functions of the random byte b.
         CodeSpanKernel kernel = Variant(name).SquaredL2U4;
-        ForEveryLength((a, b) => kernel(a, [.. b.ToArray().Select(x => (byte)(x & 15)), .. b.ToArray().Select(x => (byte)(x >> 4))]),
-            (a, b) => Square((a & 15) - (b & 15)) + Square((a >> 4) - (b >> 4)), name);
+        ForEveryLength((a, b) => kernel(a, [.. b.ToArray().Select(x => (byte)LowPlane(x)), .. b.ToArray().Select(x => (byte)HighPlane(x))]),
+            (a, b) => Square(LowPlane(b) - (4 * (a & 15))) + Square(HighPlane(b) - (4 * (a >> 4))), name);
     }
 
     [Theory]
@@ -52,14 +53,15 @@ public sealed class CodeKernelTests
     [MemberData(nameof(Variants))]
     public void The_extremes_do_not_saturate(string name)
     {
-        // The largest per-byte terms, over a long run: 255^2, (-128)^2, 2 * 15^2, 2 * (-8)^2.
+        // The largest per-byte terms, over a long run: 255^2, (-128)^2, 2 * 63^2 (query planes at -3 or 63 against
+        // nibbles 15 or 0), 2 * (-8)^2.
         CodeKernelVariant v = Variant(name);
         byte[] zeros = new byte[4096], full = [.. Enumerable.Repeat((byte)255, 4096)], minimum = [.. Enumerable.Repeat((byte)0x80, 4096)];
         byte[] nibbleMinimum = [.. Enumerable.Repeat((byte)0x88, 4096)];
         v.SquaredL2U8(full, zeros).Should().Be(4096 * 255 * 255);
         v.DotS8(minimum, minimum).Should().Be(4096 * 128 * 128);
-        v.SquaredL2U4(full, new byte[2 * 4096]).Should().Be(4096 * 2 * 15 * 15);
-        v.SquaredL2U4(zeros, [.. Enumerable.Repeat((byte)15, 2 * 4096)]).Should().Be(4096 * 2 * 15 * 15);
+        v.SquaredL2U4(full, [.. Enumerable.Repeat(unchecked((byte)-3), 2 * 4096)]).Should().Be(4096 * 2 * 63 * 63);
+        v.SquaredL2U4(zeros, [.. Enumerable.Repeat((byte)63, 2 * 4096)]).Should().Be(4096 * 2 * 63 * 63);
         v.DotS4(nibbleMinimum, nibbleMinimum).Should().Be(4096 * 2 * 64);
     }
 
@@ -75,6 +77,10 @@ public sealed class CodeKernelTests
     private static int Square(int x) => x * x;
 
     private static int Nibble(int n) => n >= 8 ? n - 16 : n;
+
+    private static int LowPlane(int b) => (b % 67) - 3;
+
+    private static int HighPlane(int b) => (((b * 7) + 5) % 67) - 3;
 
     private static void ForEveryLength(CodeSpanKernel kernel, Func<int, int, int> term, string name)
     {

@@ -1,4 +1,5 @@
 using VectorIndex.Codes;
+using VectorIndex.Distance;
 
 namespace VectorIndex.Tests;
 
@@ -74,6 +75,83 @@ public sealed unsafe class QuantizerTests
 
         quantizer.ClippedCoordinates.Should().Be(clippedByTheFit + d);
         quantizer.CodedCoordinates.Should().Be(((long)n + 2) * d);
+    }
+
+    [Fact]
+    public void An_Int4_code_distance_measures_the_query_at_a_quarter_step_against_the_decoded_vector()
+    {
+        // Asymmetric: the stored vector is decoded to its 4-bit value, the query is kept to a quarter step, so the
+        // code distance differs from |q - decoded x|^2 only by the query's rounding (at most an eighth of a step per
+        // coordinate). What ranks the nodes of one query is how the error varies from node to node: less than between
+        // two 4-bit codes, where the query's rounding error is as large as the node's.
+        const int d = 40, n = 2_000, queries = 20, rows = 50;
+        float[] data = TestData.Clustered(n, d, seed: 6);
+        var quantizer = ScalarQuantizer.Train(Quantization.Int4, Metric.L2Squared, d, data, n);
+        float eighth = quantizer.Scale / 8;
+        byte[] code = new byte[quantizer.CodeBytes], queryCode = new byte[quantizer.CodeBytes], planes = new byte[quantizer.QueryBytes];
+        double asymmetricSpread = 0, symmetricSpread = 0;
+        int measured = 0;
+        for (int q = 0; q < queries; q++)
+        {
+            float[] query = data[(((q * 97) + 1) * d)..((((q * 97) + 1) * d) + d)];
+            fixed (float* pq = query)
+            fixed (byte* qc = queryCode)
+            fixed (byte* pl = planes)
+            {
+                quantizer.Encode(pq, qc);
+                if (quantizer.EncodeQuery(pq, pl) > 0)
+                {
+                    continue;
+                }
+            }
+
+            var asymmetricErrors = new List<double>();
+            var symmetricErrors = new List<double>();
+            for (int r = 0; r < rows; r++)
+            {
+                float[] row = data[(((r * 31) + 2) * d)..((((r * 31) + 2) * d) + d)];
+                fixed (float* pr = row)
+                fixed (byte* c = code)
+                {
+                    quantizer.Encode(pr, c);
+                }
+
+                float codeDistance = quantizer.Bias + (quantizer.Factor * NibblePlaneKernel.Sum(ref code[0], ref planes[0], (nuint)quantizer.CodeBytes));
+                double toDecoded = 0, bound = 0, exact = 0, symmetric = 0;
+                for (int i = 0; i < d; i++)
+                {
+                    double x = quantizer.Decode(code, i);
+                    toDecoded += (query[i] - x) * (query[i] - x);
+                    bound += (2 * Math.Abs(query[i] - x) * eighth) + (eighth * eighth);
+                    exact += (query[i] - row[i]) * (query[i] - row[i]);
+                    symmetric += Math.Pow(quantizer.Decode(queryCode, i) - x, 2);
+                }
+
+                Math.Abs(codeDistance - toDecoded).Should().BeLessThanOrEqualTo((bound * 1.0001) + 1e-4, $"query {q}, row {r}");
+                asymmetricErrors.Add(codeDistance - exact);
+                symmetricErrors.Add(symmetric - exact);
+            }
+
+            asymmetricSpread += Variance(asymmetricErrors);
+            symmetricSpread += Variance(symmetricErrors);
+            measured++;
+        }
+
+        measured.Should().BeGreaterThan(queries / 2, "most clustered rows fall inside the planes' range");
+        asymmetricSpread.Should().BeLessThan(0.75 * symmetricSpread);
+
+        // Far outside the range: every coordinate clamped, and reported.
+        float[] far = [.. Enumerable.Repeat(-1e6f, d)];
+        fixed (float* p = far)
+        fixed (byte* pl = planes)
+        {
+            quantizer.EncodeQuery(p, pl).Should().Be(d);
+        }
+
+        planes[..(d / 2)].Should().AllBeEquivalentTo(unchecked((byte)ScalarQuantizer.QueryPlaneMinimum));
+        planes[(d / 2)..quantizer.CodeBytes].Should().AllBeEquivalentTo((byte)0, "padding stays zero");
+
+        static double Variance(List<double> values) => values.Sum(v => Math.Pow(v - values.Average(), 2)) / values.Count;
     }
 
     [Fact]

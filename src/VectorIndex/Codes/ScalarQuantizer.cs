@@ -11,7 +11,11 @@ namespace VectorIndex.Codes;
 /// <list type="bullet">
 /// <item>L2 and cosine: unsigned codes, <c>x ≈ Offsets[d] + Scale * c</c>, 0..255 or 0..15. Each dimension has its own
 /// offset, centring its range in the codes' range; the offsets cancel in a difference, so
-/// <c>|q - x|² ≈ Scale² * Σ (cq - cx)²</c> (symmetric: the query is coded too). Cosine vectors are unit length, so
+/// <c>|q - x|² ≈ Scale² * Σ (cq - cx)²</c>. Under 8 bits the query is coded as a stored vector is (symmetric); under
+/// 4 bits on a step four times finer (<see cref="EncodeQuery"/>), <c>(Scale / 4)² * Σ (tq - 4 cx)²</c>: the query's
+/// rounding error, as large as the stored one's when the query is coded alike, all but vanishes (measured on a
+/// million clustered 128-d vectors, the exact re-rank of the 40 nearest by code over the whole set: recall@10 0.935
+/// symmetric, 0.977 asymmetric, 0.979 with the query left in floats). Cosine vectors are unit length, so
 /// <c>1 - q·x = |q - x|² / 2</c>.</item>
 /// <item>Inner product: signed codes, <c>x ≈ Scale * c</c>, -127..127 or -7..7 (no offsets: they would not cancel in
 /// a product), <c>1 - q·x ≈ 1 - Scale² * Σ cq * cx</c>.</item>
@@ -27,6 +31,15 @@ internal sealed unsafe class ScalarQuantizer
 {
     /// <summary>Bytes of the serialised fields before the offsets (see <see cref="Write"/>).</summary>
     public const int HeaderBytes = 48;
+
+    /// <summary>How many times finer than a code step the query planes of unsigned 4-bit codes are.</summary>
+    public const int QueryResolution = 4;
+
+    /// <summary>The lowest value of a 4-bit query plane: -3/4 of a step below code 0.</summary>
+    public const int QueryPlaneMinimum = -3;
+
+    /// <summary>The highest: 63/4 steps, 3/4 of a step above code 15. With the lowest, |plane - 4 x nibble| &lt;= 63.</summary>
+    public const int QueryPlaneMaximum = 63;
 
     private readonly float _inverseScale;
     private readonly int _maxCode;
@@ -49,7 +62,8 @@ internal sealed unsafe class ScalarQuantizer
         int levels = kind == Quantization.Int8 ? 255 : 15;
         _maxCode = Signed ? levels / 2 : levels;
         _minCode = Signed ? -_maxCode : 0;
-        float squared = scale * scale;
+        // Unsigned 4-bit sums are in quarter steps (the query's planes, see EncodeQuery).
+        float squared = Kind == Quantization.Int4 && !Signed ? scale * scale / (QueryResolution * QueryResolution) : scale * scale;
         (Factor, Bias) = metric switch
         {
             Metric.L2Squared => (squared, 0f),
@@ -229,26 +243,39 @@ internal sealed unsafe class ScalarQuantizer
     }
 
     /// <summary>
-    /// As <see cref="Encode"/>, without counting (a query is not stored), into <see cref="QueryBytes"/> bytes: unsigned
-    /// 4-bit codes are written as two nibble planes (<see cref="Distance.NibblePlaneKernel"/>), the others as stored.
+    /// As <see cref="Encode"/>, without counting (a query is not stored), into <see cref="QueryBytes"/> bytes. Under
+    /// unsigned 4-bit codes the query is not coded as a stored vector is but <see cref="QueryResolution"/> times finer
+    /// (asymmetric: only the stored side carries a 4-bit rounding error), as two planes of signed bytes: byte i of the
+    /// first holds coordinate 2i, of the second coordinate 2i + 1 (the stored code's low and high nibble of byte i),
+    /// each <c>round((x - offset) / step * 4)</c> clamped to -3..63, from three quarters of a step below code 0 to three
+    /// quarters above code 15 (<see cref="Distance.NibblePlaneKernel"/>: a difference to 4 x a nibble then stays
+    /// within ±63). Padding coordinates are 0, as the stored codes' are. The other codes are written as stored.
     /// </summary>
+    /// <returns>How many coordinates fell outside the range (4-bit planes: beyond -3..63).</returns>
     public int EncodeQuery(float* vector, byte* code)
     {
-        if (Kind == Quantization.Int4 && !Signed)
+        if (Kind != Quantization.Int4 || Signed)
         {
-            // Code first, then split: the planes hold exactly the nibbles a stored code of this vector would.
-            int clippedPlanes = EncodeCore(vector, code);
-            for (int i = CodeBytes - 1; i >= 0; i--)
-            {
-                byte b = code[i];
-                code[i] = (byte)(b & 0xF);
-                code[CodeBytes + i] = (byte)(b >> 4);
-            }
-
-            return clippedPlanes;
+            return EncodeCore(vector, code);
         }
 
-        return EncodeCore(vector, code);
+        new Span<byte>(code, QueryBytes).Clear();
+        float inverse = _inverseScale * QueryResolution;
+        int clipped = 0;
+        for (int d = 0; d < Dimensions; d++)
+        {
+            float scaled = (vector[d] - Offsets[d]) * inverse;
+            int t = (int)MathF.Round(scaled);
+            if (t < QueryPlaneMinimum || t > QueryPlaneMaximum)
+            {
+                clipped += scaled < QueryPlaneMinimum - 0.5f || scaled > QueryPlaneMaximum + 0.5f ? 1 : 0;
+                t = Math.Clamp(t, QueryPlaneMinimum, QueryPlaneMaximum);
+            }
+
+            code[(d & 1) * CodeBytes + (d >> 1)] = (byte)(sbyte)t;
+        }
+
+        return clipped;
     }
 
     /// <summary>Bytes <see cref="EncodeQuery"/> writes: <see cref="CodeBytes"/>, twice that for unsigned 4-bit codes.</summary>

@@ -69,7 +69,7 @@ internal static class KernelVariants
 
 /// <summary>
 /// An integer code kernel over two byte spans of equal length, except the 4-bit squared distance, whose second span
-/// is the query's two nibble planes (<see cref="NibblePlaneKernel"/>), twice as long as the first.
+/// is the query's two planes (<see cref="NibblePlaneKernel"/>), twice as long as the first.
 /// </summary>
 internal delegate int CodeSpanKernel(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b);
 
@@ -78,7 +78,7 @@ internal delegate int CodeSpanKernel(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
 /// <param name="IsAccelerated">Whether the CPU runs it in hardware.</param>
 /// <param name="SquaredL2U8">Unsigned 8-bit squared distance.</param>
 /// <param name="DotS8">Signed 8-bit dot product.</param>
-/// <param name="SquaredL2U4">Unsigned 4-bit squared distance (two codes per byte) against a query's nibble planes.</param>
+/// <param name="SquaredL2U4">Unsigned 4-bit squared distance (two codes per byte) against a query's two planes (quarter steps, -3..63).</param>
 /// <param name="DotS4">Signed 4-bit dot product (two codes per byte).</param>
 internal sealed record CodeKernelVariant(
     string Name, bool IsAccelerated, CodeSpanKernel SquaredL2U8, CodeSpanKernel DotS8, CodeSpanKernel SquaredL2U4, CodeSpanKernel DotS4)

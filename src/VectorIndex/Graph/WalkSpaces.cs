@@ -88,7 +88,7 @@ internal readonly struct OperatorSum<TOperator> : ICodeSum
     public static int Sum(ref byte code, ref byte query, nuint length) => CodeKernel.Sum<TOperator>(ref query, ref code, length);
 }
 
-/// <summary>Unsigned 4-bit codes against a query written once as two nibble planes (<see cref="NibblePlaneKernel"/>).</summary>
+/// <summary>Unsigned 4-bit codes against a query written once as two planes at four times their resolution (<see cref="NibblePlaneKernel"/>).</summary>
 internal readonly struct NibblePlaneSum : ICodeSum
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -43,7 +43,7 @@ internal sealed class SearchScratch(int paddedDimensions, int maxLinks, int ef, 
     public float[] Query { get; } = GC.AllocateArray<float>(paddedDimensions, pinned: true);
 
     /// <summary>The query's code under a quantisation (empty otherwise); pinned, for the code kernels.</summary>
-    public byte[] QueryCode { get; } = GC.AllocateArray<byte>(2 * codeBytes, pinned: true); // 4-bit: two nibble planes
+    public byte[] QueryCode { get; } = GC.AllocateArray<byte>(2 * codeBytes, pinned: true); // unsigned 4-bit: two query planes
 
     /// <summary>The walk's best results with their exact distances, for the re-rank; grown on demand.</summary>
     public Candidate[] Reranked = [];
