@@ -4,7 +4,7 @@ namespace VectorIndex.Tests;
 
 /// <summary>
 /// Every integer code kernel variant this CPU runs natively, for each of the four operators (the 4-bit squared distance
-/// against the query's planes), at every length 1..256
+/// and dot product against the query's planes), at every length 1..256
 /// and at unaligned offsets, against a plain scalar reference written here. The sums are integers, so they must be
 /// equal. CI runs this class again with AVX-512, AVX2 and all hardware intrinsics off.
 /// </summary>
@@ -46,15 +46,20 @@ public sealed class CodeKernelTests
 
     [Theory]
     [MemberData(nameof(Variants))]
-    public void Signed_4_bit_dot_product_matches_the_reference(string name) =>
-        ForEveryLength(Variant(name).DotS4, (a, b) => (Nibble(a & 15) * Nibble(b & 15)) + (Nibble(a >> 4) * Nibble(b >> 4)), name);
+    public void Signed_4_bit_dot_product_against_query_planes_matches_the_reference(string name)
+    {
+        // The query side: two planes of signed bytes in -127..127 (eighth steps), two functions of the random byte b.
+        CodeSpanKernel kernel = Variant(name).DotS4;
+        ForEveryLength((a, b) => kernel(a, [.. b.ToArray().Select(x => (byte)SignedLowPlane(x)), .. b.ToArray().Select(x => (byte)SignedHighPlane(x))]),
+            (a, b) => (Nibble(a & 15) * SignedLowPlane(b)) + (Nibble(a >> 4) * SignedHighPlane(b)), name);
+    }
 
     [Theory]
     [MemberData(nameof(Variants))]
     public void The_extremes_do_not_saturate(string name)
     {
         // The largest per-byte terms, over a long run: 255^2, (-128)^2, 2 * 63^2 (query planes at -3 or 63 against
-        // nibbles 15 or 0), 2 * (-8)^2.
+        // nibbles 15 or 0), 2 * 8 * 127 (nibbles -8 against planes at -127 or 127).
         CodeKernelVariant v = Variant(name);
         byte[] zeros = new byte[4096], full = [.. Enumerable.Repeat((byte)255, 4096)], minimum = [.. Enumerable.Repeat((byte)0x80, 4096)];
         byte[] nibbleMinimum = [.. Enumerable.Repeat((byte)0x88, 4096)];
@@ -62,7 +67,8 @@ public sealed class CodeKernelTests
         v.DotS8(minimum, minimum).Should().Be(4096 * 128 * 128);
         v.SquaredL2U4(full, [.. Enumerable.Repeat(unchecked((byte)-3), 2 * 4096)]).Should().Be(4096 * 2 * 63 * 63);
         v.SquaredL2U4(zeros, [.. Enumerable.Repeat((byte)63, 2 * 4096)]).Should().Be(4096 * 2 * 63 * 63);
-        v.DotS4(nibbleMinimum, nibbleMinimum).Should().Be(4096 * 2 * 64);
+        v.DotS4(nibbleMinimum, [.. Enumerable.Repeat(unchecked((byte)-127), 2 * 4096)]).Should().Be(4096 * 2 * 8 * 127);
+        v.DotS4(nibbleMinimum, [.. Enumerable.Repeat((byte)127, 2 * 4096)]).Should().Be(4096 * 2 * -8 * 127);
     }
 
     [Fact]
@@ -81,6 +87,10 @@ public sealed class CodeKernelTests
     private static int LowPlane(int b) => (b % 67) - 3;
 
     private static int HighPlane(int b) => (((b * 7) + 5) % 67) - 3;
+
+    private static int SignedLowPlane(int b) => (b % 255) - 127;
+
+    private static int SignedHighPlane(int b) => (((b * 7) + 5) % 255) - 127;
 
     private static void ForEveryLength(CodeSpanKernel kernel, Func<int, int, int> term, string name)
     {

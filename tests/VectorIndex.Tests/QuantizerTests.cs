@@ -77,17 +77,21 @@ public sealed unsafe class QuantizerTests
         quantizer.CodedCoordinates.Should().Be(((long)n + 2) * d);
     }
 
-    [Fact]
-    public void An_Int4_code_distance_measures_the_query_at_a_quarter_step_against_the_decoded_vector()
+    [Theory]
+    [InlineData(Metric.L2Squared)]
+    [InlineData(Metric.InnerProduct)]
+    public void An_Int4_code_distance_measures_the_query_on_a_finer_step_against_the_decoded_vector(Metric metric)
     {
-        // Asymmetric: the stored vector is decoded to its 4-bit value, the query is kept to a quarter step, so the
-        // code distance differs from |q - decoded x|^2 only by the query's rounding (at most an eighth of a step per
-        // coordinate). What ranks the nodes of one query is how the error varies from node to node: less than between
-        // two 4-bit codes, where the query's rounding error is as large as the node's.
+        // Asymmetric: the stored vector is decoded to its 4-bit value, the query is kept to a quarter step (L2) or an
+        // eighth (inner product), so the code distance differs from the distance between the query and the decoded
+        // vector only by the query's rounding (at most half its step per coordinate). What ranks the nodes of one query
+        // is how the error varies from node to node: less than between two 4-bit codes, where the query's rounding
+        // error is as large as the node's.
         const int d = 40, n = 2_000, queries = 20, rows = 50;
         float[] data = TestData.Clustered(n, d, seed: 6);
-        var quantizer = ScalarQuantizer.Train(Quantization.Int4, Metric.L2Squared, d, data, n);
-        float eighth = quantizer.Scale / 8;
+        var quantizer = ScalarQuantizer.Train(Quantization.Int4, metric, d, data, n);
+        bool l2 = metric == Metric.L2Squared;
+        float rounding = quantizer.Scale / (2 * quantizer.QueryResolution);
         byte[] code = new byte[quantizer.CodeBytes], queryCode = new byte[quantizer.CodeBytes], planes = new byte[quantizer.QueryBytes];
         double asymmetricSpread = 0, symmetricSpread = 0;
         int measured = 0;
@@ -116,15 +120,18 @@ public sealed unsafe class QuantizerTests
                     quantizer.Encode(pr, c);
                 }
 
-                float codeDistance = quantizer.Bias + (quantizer.Factor * NibblePlaneKernel.Sum(ref code[0], ref planes[0], (nuint)quantizer.CodeBytes));
-                double toDecoded = 0, bound = 0, exact = 0, symmetric = 0;
+                int sum = l2
+                    ? NibblePlaneKernel.Sum<SquaredDifferenceU4>(ref code[0], ref planes[0], (nuint)quantizer.CodeBytes)
+                    : NibblePlaneKernel.Sum<ProductS4>(ref code[0], ref planes[0], (nuint)quantizer.CodeBytes);
+                float codeDistance = quantizer.Bias + (quantizer.Factor * sum);
+                double toDecoded = l2 ? 0 : 1, bound = 0, exact = l2 ? 0 : 1, symmetric = l2 ? 0 : 1;
                 for (int i = 0; i < d; i++)
                 {
-                    double x = quantizer.Decode(code, i);
-                    toDecoded += (query[i] - x) * (query[i] - x);
-                    bound += (2 * Math.Abs(query[i] - x) * eighth) + (eighth * eighth);
-                    exact += (query[i] - row[i]) * (query[i] - row[i]);
-                    symmetric += Math.Pow(quantizer.Decode(queryCode, i) - x, 2);
+                    double x = quantizer.Decode(code, i), qs = quantizer.Decode(queryCode, i);
+                    toDecoded += l2 ? (query[i] - x) * (query[i] - x) : -query[i] * x;
+                    bound += l2 ? (2 * Math.Abs(query[i] - x) * rounding) + (rounding * rounding) : Math.Abs(x) * rounding;
+                    exact += l2 ? (query[i] - row[i]) * (query[i] - row[i]) : -query[i] * row[i];
+                    symmetric += l2 ? (qs - x) * (qs - x) : -qs * x;
                 }
 
                 Math.Abs(codeDistance - toDecoded).Should().BeLessThanOrEqualTo((bound * 1.0001) + 1e-4, $"query {q}, row {r}");
@@ -148,7 +155,7 @@ public sealed unsafe class QuantizerTests
             quantizer.EncodeQuery(p, pl).Should().Be(d);
         }
 
-        planes[..(d / 2)].Should().AllBeEquivalentTo(unchecked((byte)ScalarQuantizer.QueryPlaneMinimum));
+        planes[..(d / 2)].Should().AllBeEquivalentTo(unchecked((byte)quantizer.QueryPlaneMinimum));
         planes[(d / 2)..quantizer.CodeBytes].Should().AllBeEquivalentTo((byte)0, "padding stays zero");
 
         static double Variance(List<double> values) => values.Sum(v => Math.Pow(v - values.Average(), 2)) / values.Count;

@@ -18,7 +18,8 @@ namespace VectorIndex.Codes;
 /// symmetric, 0.977 asymmetric, 0.979 with the query left in floats). Cosine vectors are unit length, so
 /// <c>1 - q·x = |q - x|² / 2</c>.</item>
 /// <item>Inner product: signed codes, <c>x ≈ Scale * c</c>, -127..127 or -7..7 (no offsets: they would not cancel in
-/// a product), <c>1 - q·x ≈ 1 - Scale² * Σ cq * cx</c>.</item>
+/// a product), <c>1 - q·x ≈ 1 - Scale² * Σ cq * cx</c>; under 4 bits the query on an eighth of a step,
+/// <c>1 - (Scale² / 8) * Σ tq * cx</c>.</item>
 /// </list>
 /// Why one step for all dimensions and not one per dimension: per-dimension steps make the sum a weighted one, which
 /// needs a float multiply per coordinate and loses the integer kernel. The ranges come from a sample: per dimension
@@ -31,15 +32,6 @@ internal sealed unsafe class ScalarQuantizer
 {
     /// <summary>Bytes of the serialised fields before the offsets (see <see cref="Write"/>).</summary>
     public const int HeaderBytes = 48;
-
-    /// <summary>How many times finer than a code step the query planes of unsigned 4-bit codes are.</summary>
-    public const int QueryResolution = 4;
-
-    /// <summary>The lowest value of a 4-bit query plane: -3/4 of a step below code 0.</summary>
-    public const int QueryPlaneMinimum = -3;
-
-    /// <summary>The highest: 63/4 steps, 3/4 of a step above code 15. With the lowest, |plane - 4 x nibble| &lt;= 63.</summary>
-    public const int QueryPlaneMaximum = 63;
 
     private readonly float _inverseScale;
     private readonly int _maxCode;
@@ -62,8 +54,11 @@ internal sealed unsafe class ScalarQuantizer
         int levels = kind == Quantization.Int8 ? 255 : 15;
         _maxCode = Signed ? levels / 2 : levels;
         _minCode = Signed ? -_maxCode : 0;
-        // Unsigned 4-bit sums are in quarter steps (the query's planes, see EncodeQuery).
-        float squared = Kind == Quantization.Int4 && !Signed ? scale * scale / (QueryResolution * QueryResolution) : scale * scale;
+        // 4-bit sums are in the query planes' finer steps (see EncodeQuery): a quarter step against 4 x each
+        // unsigned nibble, so Scale / 4 squared; an eighth step times each signed nibble, so Scale / 8 times Scale.
+        QueryResolution = kind != Quantization.Int4 ? 1 : Signed ? 8 : 4;
+        (QueryPlaneMinimum, QueryPlaneMaximum) = Signed ? (-127, 127) : (-3, 63);
+        float squared = Signed ? scale * scale / QueryResolution : scale * scale / (QueryResolution * QueryResolution);
         (Factor, Bias) = metric switch
         {
             Metric.L2Squared => (squared, 0f),
@@ -87,6 +82,21 @@ internal sealed unsafe class ScalarQuantizer
 
     /// <summary>Per dimension, the value of code 0 (all zero for signed codes).</summary>
     public float[] Offsets { get; }
+
+    /// <summary>
+    /// How many times finer than a code step a 4-bit query plane is (<see cref="EncodeQuery"/>): 4 for unsigned codes
+    /// (L2, cosine), 8 for signed ones (inner product); 1 under 8 bits, where the query is coded as a stored vector.
+    /// </summary>
+    public int QueryResolution { get; }
+
+    /// <summary>The lowest value of a 4-bit query plane: -3 (three quarters of a step below code 0) unsigned, -127 signed.</summary>
+    public int QueryPlaneMinimum { get; }
+
+    /// <summary>
+    /// The highest: 63 (three quarters of a step above code 15; with the lowest, |plane - 4 x nibble| &lt;= 63) unsigned,
+    /// 127 (15.9 steps, twice the codes' reach) signed.
+    /// </summary>
+    public int QueryPlaneMaximum { get; }
 
     /// <summary>A code distance in the metric's units is <c>Bias + Factor * kernel sum</c>.</summary>
     public float Factor { get; }
@@ -244,17 +254,17 @@ internal sealed unsafe class ScalarQuantizer
 
     /// <summary>
     /// As <see cref="Encode"/>, without counting (a query is not stored), into <see cref="QueryBytes"/> bytes. Under
-    /// unsigned 4-bit codes the query is not coded as a stored vector is but <see cref="QueryResolution"/> times finer
-    /// (asymmetric: only the stored side carries a 4-bit rounding error), as two planes of signed bytes: byte i of the
-    /// first holds coordinate 2i, of the second coordinate 2i + 1 (the stored code's low and high nibble of byte i),
-    /// each <c>round((x - offset) / step * 4)</c> clamped to -3..63, from three quarters of a step below code 0 to three
-    /// quarters above code 15 (<see cref="Distance.NibblePlaneKernel"/>: a difference to 4 x a nibble then stays
-    /// within ±63). Padding coordinates are 0, as the stored codes' are. The other codes are written as stored.
+    /// 4 bits the query is not coded as a stored vector is but <see cref="QueryResolution"/> times finer (asymmetric:
+    /// only the stored side carries a 4-bit rounding error), as two planes of signed bytes: byte i of the first holds
+    /// coordinate 2i, of the second coordinate 2i + 1 (the stored code's low and high nibble of byte i), each
+    /// <c>round((x - offset) / step * resolution)</c> clamped to <see cref="QueryPlaneMinimum"/>..<see cref="QueryPlaneMaximum"/>
+    /// (<see cref="Distance.NibblePlaneKernel"/>). Padding coordinates are 0, as the stored codes' are. 8-bit codes are
+    /// written as stored.
     /// </summary>
-    /// <returns>How many coordinates fell outside the range (4-bit planes: beyond -3..63).</returns>
+    /// <returns>How many coordinates fell outside the range (4 bits: the planes' range).</returns>
     public int EncodeQuery(float* vector, byte* code)
     {
-        if (Kind != Quantization.Int4 || Signed)
+        if (Kind != Quantization.Int4)
         {
             return EncodeCore(vector, code);
         }
@@ -272,14 +282,14 @@ internal sealed unsafe class ScalarQuantizer
                 t = Math.Clamp(t, QueryPlaneMinimum, QueryPlaneMaximum);
             }
 
-            code[(d & 1) * CodeBytes + (d >> 1)] = (byte)(sbyte)t;
+            code[((d & 1) * CodeBytes) + (d >> 1)] = (byte)(sbyte)t;
         }
 
         return clipped;
     }
 
-    /// <summary>Bytes <see cref="EncodeQuery"/> writes: <see cref="CodeBytes"/>, twice that for unsigned 4-bit codes.</summary>
-    public int QueryBytes => Kind == Quantization.Int4 && !Signed ? 2 * CodeBytes : CodeBytes;
+    /// <summary>Bytes <see cref="EncodeQuery"/> writes: <see cref="CodeBytes"/>, twice that for 4-bit codes.</summary>
+    public int QueryBytes => Kind == Quantization.Int4 ? 2 * CodeBytes : CodeBytes;
 
     private int EncodeCore(float* vector, byte* code)
     {

@@ -5,14 +5,14 @@ using System.Runtime.Intrinsics.X86;
 namespace VectorIndex.Distance;
 
 /// <summary>
-/// One accumulation step of an integer code kernel, <c>acc + f(a, b)</c> over whole vectors of code bytes, at every
-/// width <see cref="CodeKernel"/> uses. f of two zero bytes must be 0: zero padding then adds nothing. The x86 paths
-/// use <c>vpmaddwd</c> / <c>vpmaddubsw</c> (<c>MultiplyAddAdjacent</c>, in AVX2 without VNNI); elsewhere the lanes are
-/// widened to 32 bits and multiplied.
+/// One accumulation step of the 8-bit code kernel, <c>acc + f(a, b)</c> over whole vectors of code bytes, at every
+/// width <see cref="CodeKernel"/> uses (the 4-bit sums have their own kernel, <see cref="NibblePlaneKernel"/>). f of
+/// two zero bytes must be 0: zero padding then adds nothing. The x86 paths use <c>vpmaddwd</c>
+/// (<c>MultiplyAddAdjacent</c>, in AVX2 without VNNI); elsewhere the lanes are widened to 32 bits and multiplied.
 /// </summary>
 internal interface ICodeOperator
 {
-    /// <summary>f over one byte of each code (one 8-bit coordinate, or two 4-bit ones).</summary>
+    /// <summary>f over one byte of each code (one 8-bit coordinate).</summary>
     static abstract int Accumulate(byte a, byte b, int acc);
 
     static abstract Vector128<int> Accumulate(Vector128<byte> a, Vector128<byte> b, Vector128<int> acc);
@@ -83,80 +83,6 @@ internal readonly struct ProductS8 : ICodeOperator
     }
 }
 
-/// <summary>
-/// Signed 4-bit codes (two's complement nibbles, -8..7; two per byte, low nibble first), <c>acc + a * b</c> over both
-/// nibbles: each nibble is sign-extended in its byte (<c>(n ^ 8) - 8</c>), then <c>vpmaddubsw</c> multiplies |a| by b
-/// carrying a's sign (<c>vpsignb</c>), pairs into 16 bits, and <c>vpmaddwd</c> with ones pairs into 32.
-/// </summary>
-internal readonly struct ProductS4 : ICodeOperator
-{
-    public static int Accumulate(byte a, byte b, int acc) =>
-        acc + (Low(a) * Low(b)) + (High(a) * High(b));
-
-    public static Vector128<int> Accumulate(Vector128<byte> a, Vector128<byte> b, Vector128<int> acc)
-    {
-        var nibble = Vector128.Create((byte)0xF);
-        var eight = Vector128.Create((sbyte)8);
-        var alo = ((a & nibble).AsSByte() ^ eight) - eight;
-        var blo = ((b & nibble).AsSByte() ^ eight) - eight;
-        var ahi = (Vector128.ShiftRightLogical(a, 4).AsSByte() ^ eight) - eight;
-        var bhi = (Vector128.ShiftRightLogical(b, 4).AsSByte() ^ eight) - eight;
-        if (Ssse3.IsSupported)
-        {
-            var pairs = Ssse3.MultiplyAddAdjacent(Vector128.Abs(alo).AsByte(), Ssse3.Sign(blo, alo))
-                + Ssse3.MultiplyAddAdjacent(Vector128.Abs(ahi).AsByte(), Ssse3.Sign(bhi, ahi));
-            return acc + Sse2.MultiplyAddAdjacent(pairs, Vector128<short>.One);
-        }
-
-        return acc + CodeMath.MultiplyPairs(Vector128.WidenLower(alo), Vector128.WidenLower(blo))
-            + CodeMath.MultiplyPairs(Vector128.WidenUpper(alo), Vector128.WidenUpper(blo))
-            + CodeMath.MultiplyPairs(Vector128.WidenLower(ahi), Vector128.WidenLower(bhi))
-            + CodeMath.MultiplyPairs(Vector128.WidenUpper(ahi), Vector128.WidenUpper(bhi));
-    }
-
-    public static Vector256<int> Accumulate(Vector256<byte> a, Vector256<byte> b, Vector256<int> acc)
-    {
-        var nibble = Vector256.Create((byte)0xF);
-        var eight = Vector256.Create((sbyte)8);
-        var alo = ((a & nibble).AsSByte() ^ eight) - eight;
-        var blo = ((b & nibble).AsSByte() ^ eight) - eight;
-        var ahi = (Vector256.ShiftRightLogical(a, 4).AsSByte() ^ eight) - eight;
-        var bhi = (Vector256.ShiftRightLogical(b, 4).AsSByte() ^ eight) - eight;
-        if (Avx2.IsSupported)
-        {
-            var pairs = Avx2.MultiplyAddAdjacent(Vector256.Abs(alo).AsByte(), Avx2.Sign(blo, alo))
-                + Avx2.MultiplyAddAdjacent(Vector256.Abs(ahi).AsByte(), Avx2.Sign(bhi, ahi));
-            return acc + Avx2.MultiplyAddAdjacent(pairs, Vector256<short>.One);
-        }
-
-        return acc + CodeMath.MultiplyPairs(Vector256.WidenLower(alo), Vector256.WidenLower(blo))
-            + CodeMath.MultiplyPairs(Vector256.WidenUpper(alo), Vector256.WidenUpper(blo))
-            + CodeMath.MultiplyPairs(Vector256.WidenLower(ahi), Vector256.WidenLower(bhi))
-            + CodeMath.MultiplyPairs(Vector256.WidenUpper(ahi), Vector256.WidenUpper(bhi));
-    }
-
-    public static Vector512<int> Accumulate(Vector512<byte> a, Vector512<byte> b, Vector512<int> acc)
-    {
-        var nibble = Vector512.Create((byte)0xF);
-        var eight = Vector512.Create((sbyte)8);
-        var alo = ((a & nibble).AsSByte() ^ eight) - eight;
-        var blo = ((b & nibble).AsSByte() ^ eight) - eight;
-        var ahi = (Vector512.ShiftRightLogical(a, 4).AsSByte() ^ eight) - eight;
-        var bhi = (Vector512.ShiftRightLogical(b, 4).AsSByte() ^ eight) - eight;
-
-        // No vpsignb at 512 bits: b's sign flipped where a is negative by (b ^ m) - m, m = a >> 7 (all ones or zero).
-        var mlo = Vector512.ShiftRightArithmetic(alo, 7);
-        var mhi = Vector512.ShiftRightArithmetic(ahi, 7);
-        var pairs = CodeMath.MultiplyUnsignedSigned(Vector512.Abs(alo).AsByte(), (blo ^ mlo) - mlo)
-            + CodeMath.MultiplyUnsignedSigned(Vector512.Abs(ahi).AsByte(), (bhi ^ mhi) - mhi);
-        return acc + CodeMath.MultiplyPairs(pairs, Vector512<short>.One);
-    }
-
-    private static int Low(byte b) => ((b & 0xF) ^ 8) - 8;
-
-    private static int High(byte b) => ((b >> 4) ^ 8) - 8;
-}
-
 /// <summary>The pairwise multiply-adds of the code operators, on the instruction the CPU has or widened.</summary>
 internal static class CodeMath
 {
@@ -201,21 +127,6 @@ internal static class CodeMath
         var (alo, ahi) = Vector512.Widen(a);
         var (blo, bhi) = Vector512.Widen(b);
         return (alo * blo) + (ahi * bhi);
-    }
-
-    /// <summary><c>a[2i] * b[2i] + a[2i+1] * b[2i+1]</c> in 16 bits, a unsigned, b signed (<c>vpmaddubsw</c>; no saturation for the 4-bit ranges).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<short> MultiplyUnsignedSigned(Vector512<byte> a, Vector512<sbyte> b)
-    {
-        if (Avx512BW.IsSupported)
-        {
-            return Avx512BW.MultiplyAddAdjacent(a, b);
-        }
-
-        // Only the total is used, so which two products share a lane does not matter.
-        var (alo, ahi) = Vector512.Widen(a);
-        var (blo, bhi) = Vector512.Widen(b);
-        return (alo.AsInt16() * blo) + (ahi.AsInt16() * bhi);
     }
 
     /// <summary>Squares of the bytes of <paramref name="d"/>, summed into 32-bit lanes (the widened fallback of <c>pmaddubsw</c> + <c>pmaddwd</c>).</summary>

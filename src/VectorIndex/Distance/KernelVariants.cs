@@ -68,8 +68,8 @@ internal static class KernelVariants
 }
 
 /// <summary>
-/// An integer code kernel over two byte spans of equal length, except the 4-bit squared distance, whose second span
-/// is the query's two planes (<see cref="NibblePlaneKernel"/>), twice as long as the first.
+/// An integer code kernel over two byte spans of equal length, except the 4-bit ones, whose second span is the query's
+/// two planes (<see cref="NibblePlaneKernel"/>), twice as long as the first.
 /// </summary>
 internal delegate int CodeSpanKernel(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b);
 
@@ -79,7 +79,7 @@ internal delegate int CodeSpanKernel(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
 /// <param name="SquaredL2U8">Unsigned 8-bit squared distance.</param>
 /// <param name="DotS8">Signed 8-bit dot product.</param>
 /// <param name="SquaredL2U4">Unsigned 4-bit squared distance (two codes per byte) against a query's two planes (quarter steps, -3..63).</param>
-/// <param name="DotS4">Signed 4-bit dot product (two codes per byte).</param>
+/// <param name="DotS4">Signed 4-bit dot product (two codes per byte) against a query's two planes (eighth steps, -127..127).</param>
 internal sealed record CodeKernelVariant(
     string Name, bool IsAccelerated, CodeSpanKernel SquaredL2U8, CodeSpanKernel DotS8, CodeSpanKernel SquaredL2U4, CodeSpanKernel DotS4)
 {
@@ -95,36 +95,36 @@ internal static class CodeKernelVariants
         {
             Op.L2U8 => CodeKernel.Scalar<SquaredDifferenceU8>(ref a, ref b, n),
             Op.DotS8 => CodeKernel.Scalar<ProductS8>(ref a, ref b, n),
-            Op.L2U4 => NibblePlaneKernel.Scalar(ref a, ref b, n),
-            _ => CodeKernel.Scalar<ProductS4>(ref a, ref b, n),
+            Op.L2U4 => NibblePlaneKernel.Scalar<SquaredDifferenceU4>(ref a, ref b, n),
+            _ => NibblePlaneKernel.Scalar<ProductS4>(ref a, ref b, n),
         }),
         Variant("Vector128Unroll2", Vector128.IsHardwareAccelerated, static (ref byte a, ref byte b, nuint n, Op op) => op switch
         {
             Op.L2U8 => CodeKernel.Vector128Unroll2<SquaredDifferenceU8>(ref a, ref b, n),
             Op.DotS8 => CodeKernel.Vector128Unroll2<ProductS8>(ref a, ref b, n),
-            Op.L2U4 => NibblePlaneKernel.Vector128Unroll2(ref a, ref b, n),
-            _ => CodeKernel.Vector128Unroll2<ProductS4>(ref a, ref b, n),
+            Op.L2U4 => NibblePlaneKernel.Vector128Unroll2<SquaredDifferenceU4>(ref a, ref b, n),
+            _ => NibblePlaneKernel.Vector128Unroll2<ProductS4>(ref a, ref b, n),
         }),
         Variant("Vector256Unroll2", Vector256.IsHardwareAccelerated, static (ref byte a, ref byte b, nuint n, Op op) => op switch
         {
             Op.L2U8 => CodeKernel.Vector256Unroll2<SquaredDifferenceU8>(ref a, ref b, n),
             Op.DotS8 => CodeKernel.Vector256Unroll2<ProductS8>(ref a, ref b, n),
-            Op.L2U4 => NibblePlaneKernel.Vector256Unroll2(ref a, ref b, n),
-            _ => CodeKernel.Vector256Unroll2<ProductS4>(ref a, ref b, n),
+            Op.L2U4 => NibblePlaneKernel.Vector256Unroll2<SquaredDifferenceU4>(ref a, ref b, n),
+            _ => NibblePlaneKernel.Vector256Unroll2<ProductS4>(ref a, ref b, n),
         }),
         Variant("Vector512Unroll2", Vector512.IsHardwareAccelerated, static (ref byte a, ref byte b, nuint n, Op op) => op switch
         {
             Op.L2U8 => CodeKernel.Vector512Unroll2<SquaredDifferenceU8>(ref a, ref b, n),
             Op.DotS8 => CodeKernel.Vector512Unroll2<ProductS8>(ref a, ref b, n),
-            Op.L2U4 => NibblePlaneKernel.Vector512Unroll2(ref a, ref b, n),
-            _ => CodeKernel.Vector512Unroll2<ProductS4>(ref a, ref b, n),
+            Op.L2U4 => NibblePlaneKernel.Vector512Unroll2<SquaredDifferenceU4>(ref a, ref b, n),
+            _ => NibblePlaneKernel.Vector512Unroll2<ProductS4>(ref a, ref b, n),
         }),
         Variant("Dispatch", true, static (ref byte a, ref byte b, nuint n, Op op) => op switch
         {
             Op.L2U8 => CodeKernel.Sum<SquaredDifferenceU8>(ref a, ref b, n),
             Op.DotS8 => CodeKernel.Sum<ProductS8>(ref a, ref b, n),
-            Op.L2U4 => NibblePlaneKernel.Sum(ref a, ref b, n),
-            _ => CodeKernel.Sum<ProductS4>(ref a, ref b, n),
+            Op.L2U4 => NibblePlaneKernel.Sum<SquaredDifferenceU4>(ref a, ref b, n),
+            _ => NibblePlaneKernel.Sum<ProductS4>(ref a, ref b, n),
         }),
     ];
 

@@ -88,10 +88,10 @@ internal sealed unsafe partial class HnswGraph
                     Walk(segments, new CodeSpace<OperatorSum<ProductS8>>(qc, length, factor, bias), scratch, entry, limit, ef, filter, bridgeRejected);
                     break;
                 case (_, false):
-                    Walk(segments, new CodeSpace<NibblePlaneSum>(qc, length, factor, bias), scratch, entry, limit, ef, filter, bridgeRejected);
+                    Walk(segments, new CodeSpace<NibblePlaneSum<SquaredDifferenceU4>>(qc, length, factor, bias), scratch, entry, limit, ef, filter, bridgeRejected);
                     break;
                 default:
-                    Walk(segments, new CodeSpace<OperatorSum<ProductS4>>(qc, length, factor, bias), scratch, entry, limit, ef, filter, bridgeRejected);
+                    Walk(segments, new CodeSpace<NibblePlaneSum<ProductS4>>(qc, length, factor, bias), scratch, entry, limit, ef, filter, bridgeRejected);
                     break;
             }
         }

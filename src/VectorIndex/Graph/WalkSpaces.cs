@@ -88,11 +88,12 @@ internal readonly struct OperatorSum<TOperator> : ICodeSum
     public static int Sum(ref byte code, ref byte query, nuint length) => CodeKernel.Sum<TOperator>(ref query, ref code, length);
 }
 
-/// <summary>Unsigned 4-bit codes against a query written once as two planes at four times their resolution (<see cref="NibblePlaneKernel"/>).</summary>
-internal readonly struct NibblePlaneSum : ICodeSum
+/// <summary>4-bit codes against a query written once as two planes at a finer resolution (<see cref="NibblePlaneKernel"/>).</summary>
+internal readonly struct NibblePlaneSum<TOperator> : ICodeSum
+    where TOperator : struct, INibblePlaneOperator
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int Sum(ref byte code, ref byte query, nuint length) => NibblePlaneKernel.Sum(ref code, ref query, length);
+    public static int Sum(ref byte code, ref byte query, nuint length) => NibblePlaneKernel.Sum<TOperator>(ref code, ref query, length);
 }
 
 internal static unsafe class WalkSpace
