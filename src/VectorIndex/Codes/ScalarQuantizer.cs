@@ -274,14 +274,7 @@ internal sealed unsafe class ScalarQuantizer
         int clipped = 0;
         for (int d = 0; d < Dimensions; d++)
         {
-            float scaled = (vector[d] - Offsets[d]) * inverse;
-            int t = (int)MathF.Round(scaled);
-            if (t < QueryPlaneMinimum || t > QueryPlaneMaximum)
-            {
-                clipped += scaled < QueryPlaneMinimum - 0.5f || scaled > QueryPlaneMaximum + 0.5f ? 1 : 0;
-                t = Math.Clamp(t, QueryPlaneMinimum, QueryPlaneMaximum);
-            }
-
+            int t = Level((vector[d] - Offsets[d]) * inverse, QueryPlaneMinimum, QueryPlaneMaximum, ref clipped);
             code[((d & 1) * CodeBytes) + (d >> 1)] = (byte)(sbyte)t;
         }
 
@@ -298,15 +291,7 @@ internal sealed unsafe class ScalarQuantizer
         bool four = Kind == Quantization.Int4;
         for (int d = 0; d < Dimensions; d++)
         {
-            float scaled = (vector[d] - Offsets[d]) * _inverseScale;
-            int c = (int)MathF.Round(scaled);
-            if (c < _minCode || c > _maxCode)
-            {
-                // Half a step beyond the last code still rounds to it: only what is further counts as clipped.
-                clipped += scaled < _minCode - 0.5f || scaled > _maxCode + 0.5f ? 1 : 0;
-                c = Math.Clamp(c, _minCode, _maxCode);
-            }
-
+            int c = Level((vector[d] - Offsets[d]) * _inverseScale, _minCode, _maxCode, ref clipped);
             if (four)
             {
                 code[d >> 1] |= (byte)((c & 0xF) << ((d & 1) * 4));
@@ -318,6 +303,20 @@ internal sealed unsafe class ScalarQuantizer
         }
 
         return clipped;
+    }
+
+    /// <summary><paramref name="scaled"/> rounded to the nearest level in <paramref name="min"/>..<paramref name="max"/>; counts it in <paramref name="clipped"/> when it lies further out.</summary>
+    private static int Level(float scaled, int min, int max, ref int clipped)
+    {
+        int level = (int)MathF.Round(scaled);
+        if (level < min || level > max)
+        {
+            // Half a step beyond the last level still rounds to it: only what is further counts as clipped.
+            clipped += scaled < min - 0.5f || scaled > max + 0.5f ? 1 : 0;
+            level = Math.Clamp(level, min, max);
+        }
+
+        return level;
     }
 
     /// <summary>The value a code stands for in dimension <paramref name="d"/> (tests).</summary>
