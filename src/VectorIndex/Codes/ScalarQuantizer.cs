@@ -56,8 +56,6 @@ internal sealed unsafe class ScalarQuantizer
         _minCode = Signed ? -_maxCode : 0;
         // 4-bit sums are in the query planes' finer steps (see EncodeQuery): a quarter step against 4 x each
         // unsigned nibble, so Scale / 4 squared; an eighth step times each signed nibble, so Scale / 8 times Scale.
-        QueryResolution = kind != Quantization.Int4 ? 1 : Signed ? 8 : 4;
-        (QueryPlaneMinimum, QueryPlaneMaximum) = Signed ? (-127, 127) : (-3, 63);
         float squared = Signed ? scale * scale / QueryResolution : scale * scale / (QueryResolution * QueryResolution);
         (Factor, Bias) = metric switch
         {
@@ -87,16 +85,16 @@ internal sealed unsafe class ScalarQuantizer
     /// How many times finer than a code step a 4-bit query plane is (<see cref="EncodeQuery"/>): 4 for unsigned codes
     /// (L2, cosine), 8 for signed ones (inner product); 1 under 8 bits, where the query is coded as a stored vector.
     /// </summary>
-    public int QueryResolution { get; }
+    public int QueryResolution => Kind != Quantization.Int4 ? 1 : Signed ? 8 : 4;
 
     /// <summary>The lowest value of a 4-bit query plane: -3 (three quarters of a step below code 0) unsigned, -127 signed.</summary>
-    public int QueryPlaneMinimum { get; }
+    public int QueryPlaneMinimum => Signed ? -127 : -3;
 
     /// <summary>
     /// The highest: 63 (three quarters of a step above code 15; with the lowest, |plane - 4 x nibble| &lt;= 63) unsigned,
     /// 127 (15.9 steps, twice the codes' reach) signed.
     /// </summary>
-    public int QueryPlaneMaximum { get; }
+    public int QueryPlaneMaximum => Signed ? 127 : 63;
 
     /// <summary>A code distance in the metric's units is <c>Bias + Factor * kernel sum</c>.</summary>
     public float Factor { get; }
@@ -271,10 +269,11 @@ internal sealed unsafe class ScalarQuantizer
 
         new Span<byte>(code, QueryBytes).Clear();
         float inverse = _inverseScale * QueryResolution;
+        (int min, int max) = (QueryPlaneMinimum, QueryPlaneMaximum);
         int clipped = 0;
         for (int d = 0; d < Dimensions; d++)
         {
-            int t = Level((vector[d] - Offsets[d]) * inverse, QueryPlaneMinimum, QueryPlaneMaximum, ref clipped);
+            int t = Level((vector[d] - Offsets[d]) * inverse, min, max, ref clipped);
             code[((d & 1) * CodeBytes) + (d >> 1)] = (byte)(sbyte)t;
         }
 

@@ -60,14 +60,14 @@ internal static class NibblePlaneKernel
 
         for (; i + (2 * W) <= length; i += 2 * W)
         {
-            var s = TOperator.Terms(Vector128.LoadUnsafe(ref code, i), Vector128.LoadUnsafe(ref planes, i), Vector128.LoadUnsafe(ref planes, length + i))
-                + TOperator.Terms(Vector128.LoadUnsafe(ref code, i + W), Vector128.LoadUnsafe(ref planes, i + W), Vector128.LoadUnsafe(ref planes, length + i + W));
+            var s = Block128<TOperator>(ref code, ref planes, i, length)
+                + Block128<TOperator>(ref code, ref planes, i + W, length);
             sum += Sse2.MultiplyAddAdjacent(s, Vector128<short>.One);
         }
 
         if (i + W <= length)
         {
-            sum += Sse2.MultiplyAddAdjacent(TOperator.Terms(Vector128.LoadUnsafe(ref code, i), Vector128.LoadUnsafe(ref planes, i), Vector128.LoadUnsafe(ref planes, length + i)), Vector128<short>.One);
+            sum += Sse2.MultiplyAddAdjacent(Block128<TOperator>(ref code, ref planes, i, length), Vector128<short>.One);
             i += W;
         }
 
@@ -87,14 +87,14 @@ internal static class NibblePlaneKernel
         nuint i = 0;
         for (; i + (2 * W) <= length; i += 2 * W)
         {
-            var s = TOperator.Terms(Vector256.LoadUnsafe(ref code, i), Vector256.LoadUnsafe(ref planes, i), Vector256.LoadUnsafe(ref planes, length + i))
-                + TOperator.Terms(Vector256.LoadUnsafe(ref code, i + W), Vector256.LoadUnsafe(ref planes, i + W), Vector256.LoadUnsafe(ref planes, length + i + W));
+            var s = Block256<TOperator>(ref code, ref planes, i, length)
+                + Block256<TOperator>(ref code, ref planes, i + W, length);
             sum += Avx2.MultiplyAddAdjacent(s, Vector256<short>.One);
         }
 
         if (i + W <= length)
         {
-            sum += Avx2.MultiplyAddAdjacent(TOperator.Terms(Vector256.LoadUnsafe(ref code, i), Vector256.LoadUnsafe(ref planes, i), Vector256.LoadUnsafe(ref planes, length + i)), Vector256<short>.One);
+            sum += Avx2.MultiplyAddAdjacent(Block256<TOperator>(ref code, ref planes, i, length), Vector256<short>.One);
             i += W;
         }
 
@@ -114,19 +114,37 @@ internal static class NibblePlaneKernel
         nuint i = 0;
         for (; i + (2 * W) <= length; i += 2 * W)
         {
-            var s = TOperator.Terms(Vector512.LoadUnsafe(ref code, i), Vector512.LoadUnsafe(ref planes, i), Vector512.LoadUnsafe(ref planes, length + i))
-                + TOperator.Terms(Vector512.LoadUnsafe(ref code, i + W), Vector512.LoadUnsafe(ref planes, i + W), Vector512.LoadUnsafe(ref planes, length + i + W));
+            var s = Block512<TOperator>(ref code, ref planes, i, length)
+                + Block512<TOperator>(ref code, ref planes, i + W, length);
             sum += Avx512BW.MultiplyAddAdjacent(s, Vector512<short>.One);
         }
 
         if (i + W <= length)
         {
-            sum += Avx512BW.MultiplyAddAdjacent(TOperator.Terms(Vector512.LoadUnsafe(ref code, i), Vector512.LoadUnsafe(ref planes, i), Vector512.LoadUnsafe(ref planes, length + i)), Vector512<short>.One);
+            sum += Avx512BW.MultiplyAddAdjacent(Block512<TOperator>(ref code, ref planes, i, length), Vector512<short>.One);
             i += W;
         }
 
         return Tail<TOperator>(ref code, ref planes, i, length, Vector512.Sum(sum));
     }
+
+    /// <summary>The operator's 16-bit terms of the 128-bit block at byte <paramref name="i"/>: the code's bytes and both planes' values for them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<short> Block128<TOperator>(ref byte code, ref byte planes, nuint i, nuint length)
+        where TOperator : struct, INibblePlaneOperator =>
+        TOperator.Terms(Vector128.LoadUnsafe(ref code, i), Vector128.LoadUnsafe(ref planes, i), Vector128.LoadUnsafe(ref planes, length + i));
+
+    /// <summary>The operator's 16-bit terms of the 256-bit block at byte <paramref name="i"/>: the code's bytes and both planes' values for them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> Block256<TOperator>(ref byte code, ref byte planes, nuint i, nuint length)
+        where TOperator : struct, INibblePlaneOperator =>
+        TOperator.Terms(Vector256.LoadUnsafe(ref code, i), Vector256.LoadUnsafe(ref planes, i), Vector256.LoadUnsafe(ref planes, length + i));
+
+    /// <summary>The operator's 16-bit terms of the 512-bit block at byte <paramref name="i"/>: the code's bytes and both planes' values for them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<short> Block512<TOperator>(ref byte code, ref byte planes, nuint i, nuint length)
+        where TOperator : struct, INibblePlaneOperator =>
+        TOperator.Terms(Vector512.LoadUnsafe(ref code, i), Vector512.LoadUnsafe(ref planes, i), Vector512.LoadUnsafe(ref planes, length + i));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Tail<TOperator>(ref byte code, ref byte planes, nuint i, nuint length, int sum)
